@@ -1,0 +1,218 @@
+package connectors
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Keys every connector config has, with Kafka Connect's names.
+const (
+	KeyName           = "name"
+	KeyConnectorClass = "connector.class"
+	KeyTasksMax       = "tasks.max"
+	KeyKeyConverter   = "key.converter"
+	KeyValueConverter = "value.converter"
+	KeyHeaderConv     = "header.converter"
+	KeyTopics         = "topics"
+	KeyTopicsRegex    = "topics.regex"
+	KeyTransforms     = "transforms"
+	KeyPredicates     = "predicates"
+	// KeyTaskID is set in every task config to the task's number.
+	KeyTaskID = "task.id"
+)
+
+// DefaultConverter is the converter used when a config names none.
+const DefaultConverter = "org.apache.kafka.connect.json.JsonConverter"
+
+func positiveInt(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q must be a whole number of at least 1", v)
+	}
+	return nil
+}
+
+// CommonSpec holds the fields every connector takes.
+var CommonSpec = Spec{Fields: []Field{
+	{Name: KeyName, Type: TypeString, Required: true, Importance: High, Group: "Common",
+		Doc: "Globally unique name to use for this connector."},
+	{Name: KeyConnectorClass, Type: TypeString, Required: true, Importance: High, Group: "Common",
+		Doc: "Name or alias of the connector to run, for example file-source or org.apache.kafka.connect.file.FileStreamSourceConnector."},
+	{Name: KeyTasksMax, Type: TypeInt, Default: "1", Importance: High, Group: "Common", Validate: positiveInt,
+		Doc: "Maximum number of tasks to use for this connector."},
+	{Name: KeyKeyConverter, Type: TypeClass, Default: DefaultConverter, Importance: Low, Group: "Common",
+		Doc: "Converter class for keys: string, bytes or json, or their Kafka Connect class names. Its options go under key.converter.*, for example key.converter.schemas.enable."},
+	{Name: KeyValueConverter, Type: TypeClass, Default: DefaultConverter, Importance: Low, Group: "Common",
+		Doc: "Converter class for values: string, bytes or json, or their Kafka Connect class names. Its options go under value.converter.*, for example value.converter.schemas.enable."},
+	{Name: KeyTransforms, Type: TypeList, Importance: Low, Group: "Transforms",
+		Doc: "Aliases for the transformations to apply to records, in order."},
+	{Name: KeyPredicates, Type: TypeList, Importance: Low, Group: "Predicates",
+		Doc: "Aliases for the predicates used by transformations."},
+}}
+
+// CommonSinkSpec holds the fields every sink connector takes besides
+// CommonSpec's.
+var CommonSinkSpec = Spec{Fields: []Field{
+	{Name: KeyTopics, Type: TypeList, Importance: High, Group: "Common",
+		Doc: "List of topics to consume, separated by commas. Set this or topics.regex."},
+	{Name: KeyTopicsRegex, Type: TypeString, Importance: High, Group: "Common",
+		Doc: "Regular expression giving the topics to consume. Set this or topics."},
+}}
+
+// Registry maps connector.class values to plugins. The zero value is not
+// usable; call NewRegistry. A Registry is not safe for concurrent
+// registration; register everything before use.
+type Registry struct {
+	plugins []*Plugin
+	byName  map[string]*Plugin
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{byName: map[string]*Plugin{}}
+}
+
+// Clone returns a registry with the same plugins, which can be changed
+// without changing r.
+func (r *Registry) Clone() *Registry {
+	c := NewRegistry()
+	for _, p := range r.plugins {
+		_ = c.Register(*p)
+	}
+	return c
+}
+
+// Names under which a plugin is found: its name, class, aliases, and the
+// class's simple name with and without the Connector suffix (as Kafka
+// Connect accepts FileStreamSink for FileStreamSinkConnector).
+func lookupNames(p *Plugin) []string {
+	names := []string{p.Name}
+	if p.Class != "" {
+		names = append(names, p.Class)
+		simple := p.Class[strings.LastIndex(p.Class, ".")+1:]
+		names = append(names, simple, strings.TrimSuffix(simple, "Connector"))
+	}
+	names = append(names, p.Aliases...)
+	return names
+}
+
+// Register adds a plugin. It fails if one of its names is taken.
+func (r *Registry) Register(p Plugin) error {
+	if p.Name == "" {
+		return errors.New("register plugin: empty name")
+	}
+	switch p.Type {
+	case SourceType:
+		if p.NewSource == nil {
+			return fmt.Errorf("register plugin %s: source without NewSource", p.Name)
+		}
+	case SinkType:
+		if p.NewSink == nil {
+			return fmt.Errorf("register plugin %s: sink without NewSink", p.Name)
+		}
+	default:
+		return fmt.Errorf("register plugin %s: unknown type", p.Name)
+	}
+	pp := &p
+	names := lookupNames(pp)
+	for _, n := range names {
+		if _, taken := r.byName[strings.ToLower(n)]; taken {
+			return fmt.Errorf("register plugin %s: name %q is taken", p.Name, n)
+		}
+	}
+	for _, n := range names {
+		r.byName[strings.ToLower(n)] = pp
+	}
+	r.plugins = append(r.plugins, pp)
+	sort.Slice(r.plugins, func(i, j int) bool { return r.plugins[i].Name < r.plugins[j].Name })
+	return nil
+}
+
+// Lookup finds a plugin by name, class name or alias, ignoring case.
+func (r *Registry) Lookup(name string) (*Plugin, bool) {
+	p, ok := r.byName[strings.ToLower(strings.TrimSpace(name))]
+	return p, ok
+}
+
+// Plugins returns every plugin, sorted by name.
+func (r *Registry) Plugins() []*Plugin {
+	return append([]*Plugin(nil), r.plugins...)
+}
+
+// FullSpec returns the fields a plugin's config takes: the common ones and
+// the plugin's own.
+func (p *Plugin) FullSpec() Spec {
+	s := CommonSpec
+	if p.Type == SinkType {
+		s = s.With(CommonSinkSpec.Fields...)
+	}
+	return s.With(p.Spec.Fields...)
+}
+
+// Validate checks a connector config: the plugin exists and every field is
+// valid. It returns the plugin and every problem found.
+func (r *Registry) Validate(raw map[string]string) (*Plugin, []FieldError) {
+	class := strings.TrimSpace(raw[KeyConnectorClass])
+	if class == "" {
+		return nil, []FieldError{{KeyConnectorClass, "is required: name the connector to run, for example file-source"}}
+	}
+	p, ok := r.Lookup(class)
+	if !ok {
+		names := make([]string, 0, len(r.plugins))
+		for _, q := range r.plugins {
+			names = append(names, q.Name)
+		}
+		return nil, []FieldError{{KeyConnectorClass, fmt.Sprintf("no connector named %q; known: %s", class, strings.Join(names, ", "))}}
+	}
+	errs := p.FullSpec().Validate(raw)
+	if p.Type == SinkType {
+		topics, regex := strings.TrimSpace(raw[KeyTopics]), strings.TrimSpace(raw[KeyTopicsRegex])
+		switch {
+		case topics == "" && regex == "":
+			errs = append(errs, FieldError{KeyTopics, "must configure one of topics or topics.regex"})
+		case topics != "" && regex != "":
+			errs = append(errs, FieldError{KeyTopics, "set topics or topics.regex, not both"})
+		}
+	}
+	return p, errs
+}
+
+// TaskConfigs validates raw and splits it into task configs, each carrying
+// task.id.
+func (r *Registry) TaskConfigs(raw map[string]string) (*Plugin, []map[string]string, error) {
+	p, errs := r.Validate(raw)
+	if len(errs) > 0 {
+		return p, nil, &ValidationError{Errors: errs}
+	}
+	cfg := NewConfig(p.FullSpec(), raw)
+	maxTasks := cfg.Int(KeyTasksMax)
+	var tasks []map[string]string
+	if p.TaskConfigs != nil {
+		var err error
+		if tasks, err = p.TaskConfigs(cfg, maxTasks); err != nil {
+			return p, nil, fmt.Errorf("task configs of %s: %w", p.Name, err)
+		}
+		if len(tasks) > maxTasks {
+			return p, nil, fmt.Errorf("task configs of %s: %d tasks is more than tasks.max=%d", p.Name, len(tasks), maxTasks)
+		}
+	} else {
+		for range maxTasks {
+			tasks = append(tasks, clone(raw))
+		}
+	}
+	for i, t := range tasks {
+		t[KeyTaskID] = strconv.Itoa(i)
+	}
+	return p, tasks, nil
+}
+
+func clone(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
