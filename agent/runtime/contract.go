@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/connectors"
+)
+
+// TaskRef names one task of one connector.
+type TaskRef struct {
+	Connector string
+	Task      int
+}
+
+// State is a task's observed state, as reported to the control plane.
+type State int
+
+// Task states (the subset of Kafka Connect's that a task on an agent has).
+const (
+	StateRunning State = iota + 1
+	StatePaused
+	StateFailed
+	// StateStopped means the task ended and released everything: sent
+	// once when a task the agent no longer has has been shut down.
+	StateStopped
+)
+
+// Assignment is one task the agent must run, as the control plane sent it.
+type Assignment struct {
+	Task   TaskRef
+	Epoch  int64
+	Config map[string]string
+	Paused bool
+	// Offsets are the committed source offsets to resume from.
+	Offsets []connectors.Offset
+}
+
+// Reporter receives what tasks report. Its methods must not block for long:
+// the session client buffers and sends.
+type Reporter interface {
+	// TaskState reports a task's state; trace explains a failure, message
+	// says what the task is doing.
+	TaskState(ref TaskRef, epoch int64, state State, trace, message string)
+	// Offsets reports source offsets that Kafka has acknowledged every
+	// record before, newest per source partition.
+	Offsets(ref TaskRef, epoch int64, offsets []connectors.Offset)
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// Registry holds the connector plugins the runtime can run.
+	Registry *connectors.Registry
+	// Brokers are the Kafka seed brokers (host:port).
+	Brokers []string
+	// Reporter receives task states and offsets.
+	Reporter Reporter
+	// OffsetFlushInterval is how often committed source offsets go to the
+	// Reporter. Default 1s.
+	OffsetFlushInterval time.Duration
+	// AgentName names the agent in Kafka client ids and logs.
+	AgentName string
+}
