@@ -1,7 +1,10 @@
 package runtime
 
 import (
+	"log/slog"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/connectors"
 )
@@ -59,4 +62,9 @@ type Config struct {
 	OffsetFlushInterval time.Duration
 	// AgentName names the agent in Kafka client ids and logs.
 	AgentName string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// KafkaOptions are added to every Kafka client the runtime makes, after
+	// its own (tests and benchmarks tune them here).
+	KafkaOptions []kgo.Opt
 }

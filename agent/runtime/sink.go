@@ -1,0 +1,340 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/converter"
+	"github.com/sluicehq/sluice/connectors/schema"
+)
+
+// maxPollRecords bounds one batch handed to a sink's Put.
+const maxPollRecords = 5000
+
+// GroupID is the consumer group of a sink connector, as Kafka Connect names
+// it, so that a connector moved from Kafka Connect keeps its offsets.
+func GroupID(connector string) string { return "connect-" + connector }
+
+// sinkState is what a sink task shares with the consumer's rebalance
+// callbacks, under mu.
+type sinkState struct {
+	mu   sync.Mutex
+	sink connectors.Sink
+	// put holds, per partition, the offset after the last record given to
+	// Put: what a successful Flush lets the task commit.
+	put   map[string]map[int32]kgo.EpochOffset
+	dirty bool
+}
+
+// runSink runs a sink task: poll Kafka, convert, transform, Put, and on
+// every flush interval Flush then commit the consumed offsets.
+func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors.Config) error {
+	c, err := newCodec(t.config)
+	if err != nil {
+		return err
+	}
+	sink := p.NewSink()
+	needStructure := c.chain.NeedsStructure() || !c.value.PassesThrough(nil) || !c.key.PassesThrough(nil)
+	if s, ok := sink.(connectors.StructuredSink); ok && s.NeedsStructure() {
+		needStructure = true
+	}
+	keyRaw, valueRaw := rawSchema(c.key), rawSchema(c.value)
+	st := &sinkState{sink: sink, put: map[string]map[int32]kgo.EpochOffset{}}
+
+	var cl *kgo.Client
+	// commit flushes the sink and commits what it has made durable. The
+	// caller holds st.mu.
+	commit := func(ctx context.Context) error {
+		if !st.dirty {
+			return nil
+		}
+		if err := st.sink.Flush(ctx); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+		offsets := make(map[string]map[int32]kgo.EpochOffset, len(st.put))
+		for topic, ps := range st.put {
+			m := make(map[int32]kgo.EpochOffset, len(ps))
+			for p, o := range ps {
+				m[p] = o
+			}
+			offsets[topic] = m
+		}
+		var cerr error
+		cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
+			cerr = commitError(resp, err)
+		})
+		if cerr != nil {
+			return fmt.Errorf("commit offsets: %w", cerr)
+		}
+		st.dirty = false
+		return nil
+	}
+
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(GroupID(t.ref.Connector)),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if err := commit(ctx); err != nil {
+				t.log.Warn("commit before giving up partitions", "err", err)
+			}
+			forget(st.put, revoked)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			forget(st.put, lost)
+		}),
+	}
+	if regex := strings.TrimSpace(t.config[connectors.KeyTopicsRegex]); regex != "" {
+		if _, err := regexp.Compile(regex); err != nil {
+			return fmt.Errorf("%s: %w", connectors.KeyTopicsRegex, err)
+		}
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(regex))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(cfg.List(connectors.KeyTopics)...))
+	}
+	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log}
+	if err := sink.Open(ctx, connectors.SinkContext{TaskInfo: info}); err != nil {
+		return fmt.Errorf("open %s: %w", p.Name, err)
+	}
+	cl, err = kgo.NewClient(append(opts, t.kafkaOpts("consumer")...)...)
+	if err != nil {
+		_ = sink.Close()
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	defer func() {
+		// Flush and commit what was consumed, leave the group, close.
+		st.mu.Lock()
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		if err := commit(dctx); err != nil {
+			t.log.Warn("final commit", "err", err)
+		}
+		cancel()
+		st.mu.Unlock()
+		cl.AllowRebalance()
+		cl.Close()
+		st.mu.Lock()
+		if err := sink.Close(); err != nil {
+			t.log.Warn("close sink", "err", err)
+		}
+		st.mu.Unlock()
+	}()
+
+	t.report(StateRunning, "", "running")
+	interval := t.flushInterval()
+	nextFlush := time.Now().Add(interval)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		cl.AllowRebalance()
+		if !t.waitWhilePaused(ctx, tick.C, func() {}) {
+			break
+		}
+		if time.Now().After(nextFlush) {
+			st.mu.Lock()
+			err := commit(ctx)
+			st.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			nextFlush = time.Now().Add(interval)
+		}
+		pctx, cancel := context.WithDeadline(ctx, nextFlush)
+		fetches := cl.PollRecords(pctx, maxPollRecords)
+		cancel()
+		if ctx.Err() != nil {
+			break
+		}
+		var ferr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			if pctx.Err() != nil && (err == context.DeadlineExceeded || err == context.Canceled) {
+				return
+			}
+			t.log.Warn("fetch", "topic", topic, "partition", p, "err", err)
+			if ferr == nil && !kgoRetriable(err) {
+				ferr = fmt.Errorf("fetch %s[%d]: %w", topic, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		if fetches.NumRecords() == 0 {
+			continue
+		}
+		recs := make([]connectors.Record, 0, fetches.NumRecords())
+		last := map[string]map[int32]kgo.EpochOffset{}
+		var convErr error
+		fetches.EachRecord(func(kr *kgo.Record) {
+			if convErr != nil {
+				return
+			}
+			setNext(last, kr)
+			r := connectors.Record{
+				Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+				Key: kr.Key, Value: kr.Value, Timestamp: kr.Timestamp,
+			}
+			if len(kr.Headers) > 0 {
+				r.Headers = make([]connectors.Header, len(kr.Headers))
+				for i, h := range kr.Headers {
+					r.Headers[i] = connectors.Header{Key: h.Key, Value: h.Value}
+				}
+			}
+			if needStructure {
+				if err := decode(c, &r); err != nil {
+					convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+					return
+				}
+			} else {
+				r.KeySchema, r.ValueSchema = keyRaw, valueRaw
+			}
+			if c.chain.Len() > 0 {
+				keep, err := c.chain.Apply(&r)
+				if err != nil {
+					convErr = fmt.Errorf("transform record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+					return
+				}
+				if !keep {
+					return
+				}
+			}
+			recs = append(recs, r)
+		})
+		if convErr != nil {
+			return convErr
+		}
+		for {
+			st.mu.Lock()
+			err := st.sink.Put(ctx, recs)
+			if err == nil {
+				for topic, ps := range last {
+					m := st.put[topic]
+					if m == nil {
+						m = map[int32]kgo.EpochOffset{}
+						st.put[topic] = m
+					}
+					for p, o := range ps {
+						m[p] = o
+					}
+				}
+				st.dirty = true
+			}
+			st.mu.Unlock()
+			if err == nil {
+				backoff = 100 * time.Millisecond
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !retryable(err) {
+				return fmt.Errorf("put: %w", err)
+			}
+			t.log.Warn("put: retrying", "err", err, "backoff", backoff)
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(2*backoff, 10*time.Second)
+		}
+	}
+	return nil
+}
+
+// decode gives r its structured form with the connector's converters.
+func decode(c *codec, r *connectors.Record) error {
+	if r.Key != nil {
+		s, v, err := c.key.ToConnect(r.Topic, r.Key)
+		if err != nil {
+			return fmt.Errorf("key.converter: %w", err)
+		}
+		r.KeySchema, r.KeyData = s, v
+	}
+	if r.Value != nil {
+		s, v, err := c.value.ToConnect(r.Topic, r.Value)
+		if err != nil {
+			return fmt.Errorf("value.converter: %w", err)
+		}
+		r.ValueSchema, r.ValueData = s, v
+	}
+	return nil
+}
+
+// setNext records the offset after kr in m.
+func setNext(m map[string]map[int32]kgo.EpochOffset, kr *kgo.Record) {
+	ps := m[kr.Topic]
+	if ps == nil {
+		ps = map[int32]kgo.EpochOffset{}
+		m[kr.Topic] = ps
+	}
+	ps[kr.Partition] = kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset + 1}
+}
+
+// forget drops partitions from m.
+func forget(m map[string]map[int32]kgo.EpochOffset, ps map[string][]int32) {
+	for topic, parts := range ps {
+		for _, p := range parts {
+			delete(m[topic], p)
+		}
+		if len(m[topic]) == 0 {
+			delete(m, topic)
+		}
+	}
+}
+
+type (
+	kmsgReq  = kmsg.OffsetCommitRequest
+	kmsgResp = kmsg.OffsetCommitResponse
+)
+
+// commitError is the first error of an offset commit.
+func commitError(resp *kmsg.OffsetCommitResponse, err error) error {
+	if err != nil {
+		return err
+	}
+	if resp == nil {
+		return nil
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("%s[%d]: %w", tp.Topic, p.Partition, err)
+			}
+		}
+	}
+	return nil
+}
+
+// kgoRetriable reports whether a fetch error goes away by itself.
+func kgoRetriable(err error) bool {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Retriable
+	}
+	return true
+}
+
+// rawSchema is the schema of the raw payloads a pass-through converter
+// reads: a string for StringConverter, bytes for ByteArrayConverter.
+func rawSchema(c converter.Converter) *schema.Schema {
+	s, _, err := c.ToConnect("", []byte("x"))
+	if err != nil {
+		return nil
+	}
+	return s
+}

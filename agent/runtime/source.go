@@ -1,0 +1,329 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors"
+)
+
+// drainTimeout bounds how long a stopping source task waits for Kafka to
+// acknowledge what it has produced.
+const drainTimeout = 30 * time.Second
+
+// runSource runs a source task: Poll, transform, convert, produce, and
+// commit offsets as Kafka acknowledges.
+func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connectors.Config) error {
+	c, err := newCodec(t.config)
+	if err != nil {
+		return err
+	}
+	opts := append([]kgo.Opt{
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.MaxBufferedRecords(100_000),
+		kgo.AllowAutoTopicCreation(),
+		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
+	}, t.kafkaOpts("producer")...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka producer: %w", err)
+	}
+	defer cl.Close()
+
+	src := p.NewSource()
+	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log}
+	if err := src.Open(ctx, connectors.SourceContext{TaskInfo: info, Offsets: newOffsetReader(t.resume)}); err != nil {
+		return fmt.Errorf("open %s: %w", p.Name, err)
+	}
+	defer func() {
+		if err := src.Close(); err != nil {
+			t.log.Warn("close source", "err", err)
+		}
+	}()
+	committer, _ := src.(connectors.SourceCommitter)
+
+	tr := newSourceTracker()
+	flush := func() {
+		offs, changed := tr.take()
+		if !changed {
+			return
+		}
+		t.mu.Lock()
+		for _, o := range offs {
+			t.committed[partitionKey(o.Partition)] = o
+		}
+		t.mu.Unlock()
+		t.rt.cfg.Reporter.Offsets(t.ref, t.epoch.Load(), offs)
+		if committer != nil {
+			if err := committer.Commit(ctx, offs); err != nil {
+				t.log.Warn("source commit", "err", err)
+			}
+		}
+	}
+	// On the way out, wait for Kafka to acknowledge what was produced and
+	// commit its offsets, whatever stopped the task.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		defer cancel()
+		if err := cl.Flush(dctx); err != nil {
+			t.log.Warn("drain: not every record was acknowledged", "err", err)
+		}
+		flush()
+	}()
+
+	t.report(StateRunning, "", "running")
+	tick := time.NewTicker(t.flushInterval())
+	defer tick.Stop()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if !t.waitWhilePaused(ctx, tick.C, flush) {
+			break
+		}
+		select {
+		case <-tick.C:
+			flush()
+		default:
+		}
+		if err := tr.failure(); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
+		recs, err := src.Poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if retryable(err) {
+				t.log.Warn("poll: retrying", "err", err, "backoff", backoff)
+				t.report(StateRunning, "", "retrying: "+firstLine(err.Error()))
+				if !sleep(ctx, backoff) {
+					break
+				}
+				backoff = min(2*backoff, 10*time.Second)
+				continue
+			}
+			return fmt.Errorf("poll: %w", err)
+		}
+		backoff = 100 * time.Millisecond
+		if len(recs) == 0 {
+			continue
+		}
+		if err := t.produce(ctx, cl, c, tr, recs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// produce sends one polled batch. Its offsets commit once Kafka has
+// acknowledged every record of it and of every batch before it.
+func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, tr *sourceTracker, recs []connectors.Record) error {
+	b := tr.open(recs)
+	defer tr.seal(b)
+	krs := make([]kgo.Record, len(recs))
+	promise := b.ack
+	needStructure := c.chain.NeedsStructure()
+	for i := range recs {
+		r := &recs[i]
+		if c.chain.Len() > 0 {
+			if needStructure {
+				structure(r)
+			}
+			keep, err := c.chain.Apply(r)
+			if err != nil {
+				return fmt.Errorf("transform record %d of a batch (topic %q): %w", i, r.Topic, err)
+			}
+			if !keep {
+				continue
+			}
+		}
+		if r.Topic == "" {
+			return errors.New("source record without a topic")
+		}
+		kr := &krs[i]
+		kr.Topic = r.Topic
+		kr.Partition = r.Partition
+		var err error
+		if kr.Key, err = encode(c.key, r.Topic, r.Key, r.KeySchema, r.KeyData); err != nil {
+			return fmt.Errorf("key.converter: record for topic %q: %w", r.Topic, err)
+		}
+		if kr.Value, err = encode(c.value, r.Topic, r.Value, r.ValueSchema, r.ValueData); err != nil {
+			return fmt.Errorf("value.converter: record for topic %q: %w", r.Topic, err)
+		}
+		if len(r.Headers) > 0 {
+			kr.Headers = make([]kgo.RecordHeader, len(r.Headers))
+			for j, h := range r.Headers {
+				kr.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+			}
+		}
+		kr.Timestamp = r.Timestamp
+		b.pending.Add(1)
+		cl.Produce(ctx, kr, promise)
+	}
+	return nil
+}
+
+// sourceBatch is one polled batch on its way to Kafka.
+type sourceBatch struct {
+	tr      *sourceTracker
+	pending atomic.Int64 // records unacknowledged, plus one until sealed
+	failed  atomic.Bool
+	offsets []connectors.Offset // newest offset per source partition in the batch
+}
+
+func (b *sourceBatch) ack(_ *kgo.Record, err error) {
+	if err != nil {
+		b.failed.Store(true)
+		b.tr.setErr(err)
+	}
+	if b.pending.Add(-1) == 0 {
+		b.tr.advance()
+	}
+}
+
+// sourceTracker orders batches: offsets commit in poll order, and only up
+// to the first batch not fully acknowledged.
+type sourceTracker struct {
+	mu        sync.Mutex
+	batches   []*sourceBatch
+	committed map[string]connectors.Offset
+	order     []string
+	changed   bool
+	err       error
+}
+
+func newSourceTracker() *sourceTracker {
+	return &sourceTracker{committed: map[string]connectors.Offset{}}
+}
+
+// open registers a batch; its offsets are the newest of each partition.
+func (tr *sourceTracker) open(recs []connectors.Record) *sourceBatch {
+	b := &sourceBatch{tr: tr}
+	b.pending.Store(1)
+	var (
+		lastPtr uintptr
+		seen    map[string]bool
+	)
+	// Walk backwards: the first record met of each partition is its newest.
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := &recs[i]
+		if r.SourcePartition == nil || r.SourceOffset == nil {
+			continue
+		}
+		ptr := reflect.ValueOf(r.SourcePartition).Pointer()
+		if ptr == lastPtr {
+			continue
+		}
+		lastPtr = ptr
+		k := partitionKey(r.SourcePartition)
+		if seen[k] {
+			continue
+		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		seen[k] = true
+		b.offsets = append(b.offsets, connectors.Offset{Partition: r.SourcePartition, Offset: r.SourceOffset})
+	}
+	tr.mu.Lock()
+	tr.batches = append(tr.batches, b)
+	tr.mu.Unlock()
+	return b
+}
+
+// seal says every record of b has been handed to the producer.
+func (tr *sourceTracker) seal(b *sourceBatch) {
+	if b.pending.Add(-1) == 0 {
+		tr.advance()
+	}
+}
+
+func (tr *sourceTracker) setErr(err error) {
+	tr.mu.Lock()
+	if tr.err == nil {
+		tr.err = err
+	}
+	tr.mu.Unlock()
+}
+
+func (tr *sourceTracker) failure() error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.err
+}
+
+// advance commits the offsets of the complete batches at the head.
+func (tr *sourceTracker) advance() {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := 0
+	for _, b := range tr.batches {
+		if b.pending.Load() != 0 || b.failed.Load() {
+			break
+		}
+		for _, o := range b.offsets {
+			k := partitionKey(o.Partition)
+			if _, ok := tr.committed[k]; !ok {
+				tr.order = append(tr.order, k)
+			}
+			tr.committed[k] = o
+			tr.changed = true
+		}
+		n++
+	}
+	if n > 0 {
+		clear(tr.batches[:n])
+		tr.batches = tr.batches[n:]
+	}
+}
+
+// take returns the committed offsets if they changed since the last take.
+func (tr *sourceTracker) take() ([]connectors.Offset, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if !tr.changed {
+		return nil, false
+	}
+	tr.changed = false
+	out := make([]connectors.Offset, 0, len(tr.order))
+	for _, k := range tr.order {
+		out = append(out, tr.committed[k])
+	}
+	return out, true
+}
+
+// connectPartitioner honours a source record's partition when it names
+// one, and otherwise partitions as Kafka's Java producer does (murmur2 of
+// the key, sticky for records without a key).
+type connectPartitioner struct{ fallback kgo.Partitioner }
+
+func (p connectPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	return &connectTopicPartitioner{fallback: p.fallback.ForTopic(topic)}
+}
+
+type connectTopicPartitioner struct{ fallback kgo.TopicPartitioner }
+
+func (p *connectTopicPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return r.Partition >= 0 || p.fallback.RequiresConsistency(r)
+}
+
+func (p *connectTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	if r.Partition >= 0 {
+		return int(r.Partition) % n
+	}
+	return p.fallback.Partition(r, n)
+}
+
+func (p *connectTopicPartitioner) OnNewBatch() {
+	if nb, ok := p.fallback.(kgo.TopicPartitionerOnNewBatch); ok {
+		nb.OnNewBatch()
+	}
+}

@@ -1,0 +1,439 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+)
+
+// hub holds the agent sessions of this replica and pushes each agent its
+// assignments whenever the desired state or the assignments change.
+type hub struct {
+	cp       *ControlPlane
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	snap     atomic.Pointer[snapshot]
+}
+
+func newHub(cp *ControlPlane) *hub {
+	return &hub{cp: cp, sessions: map[*session]struct{}{}}
+}
+
+// run keeps the hub's snapshot current and tells sessions about changes.
+func (h *hub) run(ctx context.Context) {
+	k := h.cp.keys
+	changes := make(chan struct{}, 1)
+	go watchPrefixes(ctx, h.cp.etcd, h.cp.log, changes,
+		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAssign)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+		}
+		// Coalesce bursts of changes.
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return
+		}
+		select {
+		case <-changes:
+		default:
+		}
+		snap, err := load(ctx, h.cp.etcd, k)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.cp.log.Warn("load state for sessions", "err", err)
+				select {
+				case changes <- struct{}{}:
+				default:
+				}
+				sleepCtx(ctx, time.Second)
+			}
+			continue
+		}
+		h.snap.Store(snap)
+		h.notifyAll()
+	}
+}
+
+func (h *hub) notifyAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		s.poke()
+	}
+}
+
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		s.cancel()
+	}
+}
+
+// session is one agent's stream.
+type session struct {
+	h      *hub
+	agent  string
+	lease  clientv3.LeaseID
+	stream *connect.BidiStream[sluicev1.SessionRequest, sluicev1.SessionResponse]
+	cancel context.CancelFunc
+	notify chan struct{}
+	sendMu sync.Mutex
+	// lastSent is the signature of the last assignment set sent.
+	lastSent string
+}
+
+func (s *session) poke() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *session) send(m *sluicev1.SessionResponse) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return s.stream.Send(m)
+}
+
+// Session implements AgentService.Session.
+func (h *hub) Session(ctx context.Context, stream *connect.BidiStream[sluicev1.SessionRequest, sluicev1.SessionResponse]) error {
+	first, err := stream.Receive()
+	if err != nil {
+		return err
+	}
+	reg := first.GetRegister()
+	if reg == nil {
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("the first message of a session must be register"))
+	}
+	name := strings.TrimSpace(reg.GetName())
+	if name == "" || strings.ContainsAny(name, "/ ") {
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("agent name %q: must be non-empty, without spaces or slashes", reg.GetName()))
+	}
+	cp := h.cp
+	ttl := int64((cp.cfg.SessionTTL + time.Second - 1) / time.Second)
+	lease, err := cp.etcd.Grant(ctx, ttl)
+	if err != nil {
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("register agent %s: etcd: %w", name, err))
+	}
+	rec := agentRecord{Name: name, Labels: reg.GetLabels(), Version: reg.GetVersion(), Capacity: reg.GetCapacity(),
+		Replica: cp.cfg.Name, ConnectTime: cp.cfg.Now().UTC()}
+	if _, err := cp.etcd.Put(ctx, cp.keys.agent(name), mustJSON(rec), clientv3.WithLease(lease.ID)); err != nil {
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("register agent %s: etcd: %w", name, err))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &session{h: h, agent: name, lease: lease.ID, stream: stream, cancel: cancel, notify: make(chan struct{}, 1)}
+	log := cp.log.With("agent", name)
+	defer func() {
+		// The agent is gone from this replica: its registration and the
+		// statuses it reported go with the lease. Its tasks stay assigned
+		// for the reassign delay.
+		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = cp.etcd.Revoke(rctx, lease.ID)
+		rcancel()
+		log.Info("agent session closed")
+	}()
+	if err := s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Registered{Registered: &sluicev1.Registered{
+		Replica:           cp.cfg.Name,
+		HeartbeatInterval: durationpb.New(cp.cfg.HeartbeatInterval),
+		SessionTtl:        durationpb.New(cp.cfg.SessionTTL),
+	}}}); err != nil {
+		return err
+	}
+	log.Info("agent registered", "labels", reg.GetLabels(), "running", len(reg.GetRunning()))
+
+	h.mu.Lock()
+	h.sessions[s] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.sessions, s)
+		h.mu.Unlock()
+	}()
+
+	// Pushes run beside the receive loop.
+	pushErr := make(chan error, 1)
+	go func() {
+		s.poke()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.notify:
+			}
+			if err := s.push(ctx); err != nil {
+				pushErr <- err
+				return
+			}
+		}
+	}()
+
+	recvErr := make(chan error, 1)
+	msgs := make(chan *sluicev1.SessionRequest)
+	go func() {
+		for {
+			m, err := stream.Receive()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-pushErr:
+			return err
+		case err := <-recvErr:
+			if errors.Is(err, context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled {
+				return nil
+			}
+			return nil // the agent closed or lost the stream
+		case m := <-msgs:
+			if err := s.handle(ctx, m); err != nil {
+				log.Warn("session ends", "err", err)
+				return err
+			}
+		}
+	}
+}
+
+// handle processes one message from the agent.
+func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error {
+	cp := s.h.cp
+	switch msg := m.Msg.(type) {
+	case *sluicev1.SessionRequest_Heartbeat:
+		kctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := cp.etcd.KeepAliveOnce(kctx, s.lease)
+		cancel()
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			return connect.NewError(connect.CodeFailedPrecondition, errors.New("the agent's session lease expired: register again"))
+		}
+		if err != nil {
+			cp.log.Warn("renew agent lease", "agent", s.agent, "err", err)
+		}
+		return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_HeartbeatAck{
+			HeartbeatAck: &sluicev1.HeartbeatAck{SendTime: msg.Heartbeat.GetSendTime()}}})
+	case *sluicev1.SessionRequest_TaskState:
+		return s.taskState(ctx, msg.TaskState)
+	case *sluicev1.SessionRequest_Offsets:
+		return s.offsets(ctx, msg.Offsets)
+	case *sluicev1.SessionRequest_Register:
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("register sent twice in one session"))
+	}
+	return nil
+}
+
+// fence checks that the task is assigned to this agent under epoch, and
+// returns the compare that keeps it so inside a write's transaction.
+func (s *session) fence(ctx context.Context, tk taskKey, epoch int64) (clientv3.Cmp, string, error) {
+	cp := s.h.cp
+	key := cp.keys.assign(tk)
+	resp, err := cp.etcd.Get(ctx, key)
+	if err != nil {
+		return clientv3.Cmp{}, "", err
+	}
+	if len(resp.Kvs) == 0 {
+		return clientv3.Cmp{}, "the task is not assigned any more", nil
+	}
+	var a assignRecord
+	if err := json.Unmarshal(resp.Kvs[0].Value, &a); err != nil {
+		return clientv3.Cmp{}, "", err
+	}
+	if a.Agent != s.agent {
+		return clientv3.Cmp{}, fmt.Sprintf("the task is assigned to agent %s", a.Agent), nil
+	}
+	if resp.Kvs[0].ModRevision != epoch {
+		return clientv3.Cmp{}, fmt.Sprintf("stale epoch %d: the task's epoch is %d", epoch, resp.Kvs[0].ModRevision), nil
+	}
+	return clientv3.Compare(clientv3.ModRevision(key), "=", epoch), "", nil
+}
+
+func (s *session) refuse(t *sluicev1.TaskRef, epoch int64, reason string) error {
+	s.h.cp.log.Info("report refused", "agent", s.agent, "connector", t.GetConnector(), "task", t.GetTask(), "epoch", epoch, "reason", reason)
+	return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Refused{Refused: &sluicev1.Refused{
+		Task: t, Epoch: epoch, Reason: reason}}})
+}
+
+// guardedWrite runs ops if the task is still this agent's under epoch.
+func (s *session) guardedWrite(ctx context.Context, t *sluicev1.TaskRef, epoch int64, ops ...clientv3.Op) error {
+	tk := taskKey{Connector: t.GetConnector(), Task: int(t.GetTask())}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmp, reason, err := s.fence(wctx, tk, epoch)
+	if err != nil {
+		s.h.cp.log.Warn("fence check failed; report dropped", "agent", s.agent, "task", tk, "err", err)
+		return nil
+	}
+	if reason != "" {
+		return s.refuse(t, epoch, reason)
+	}
+	resp, err := s.h.cp.etcd.Txn(wctx).If(cmp).Then(ops...).Commit()
+	if err != nil {
+		s.h.cp.log.Warn("store report failed", "agent", s.agent, "task", tk, "err", err)
+		return nil
+	}
+	if !resp.Succeeded {
+		return s.refuse(t, epoch, "the task was reassigned")
+	}
+	return nil
+}
+
+var stateNames = map[sluicev1.State]string{
+	sluicev1.State_STATE_UNASSIGNED: "UNASSIGNED",
+	sluicev1.State_STATE_RUNNING:    "RUNNING",
+	sluicev1.State_STATE_PAUSED:     "PAUSED",
+	sluicev1.State_STATE_FAILED:     "FAILED",
+	sluicev1.State_STATE_RESTARTING: "RESTARTING",
+	sluicev1.State_STATE_STOPPED:    "STOPPED",
+}
+
+func (s *session) taskState(ctx context.Context, r *sluicev1.TaskStateReport) error {
+	cp := s.h.cp
+	tk := taskKey{Connector: r.GetTask().GetConnector(), Task: int(r.GetTask().GetTask())}
+	if r.GetState() == sluicev1.State_STATE_UNASSIGNED {
+		// The agent let the task go: clear its status if it is still ours.
+		return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(), clientv3.OpDelete(cp.keys.status(tk)))
+	}
+	name, ok := stateNames[r.GetState()]
+	if !ok {
+		return s.refuse(r.GetTask(), r.GetEpoch(), fmt.Sprintf("unknown state %v", r.GetState()))
+	}
+	rec := statusRecord{State: name, Agent: s.agent, Epoch: r.GetEpoch(), Trace: r.GetTrace(), Message: r.GetMessage(),
+		UpdateTime: cp.cfg.Now().UTC()}
+	return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(),
+		clientv3.OpPut(cp.keys.status(tk), mustJSON(rec), clientv3.WithLease(s.lease)))
+}
+
+func (s *session) offsets(ctx context.Context, oc *sluicev1.OffsetCommit) error {
+	cp := s.h.cp
+	c := oc.GetTask().GetConnector()
+	ops := make([]clientv3.Op, 0, len(oc.GetOffsets()))
+	for _, o := range oc.GetOffsets() {
+		if !json.Valid([]byte(o.GetPartition())) || !json.Valid([]byte(o.GetOffset())) {
+			return s.refuse(oc.GetTask(), oc.GetEpoch(), "offsets must be JSON")
+		}
+		ops = append(ops, clientv3.OpPut(cp.keys.offset(c, o.GetPartition()),
+			mustJSON(storedOffset{Partition: json.RawMessage(o.GetPartition()), Offset: json.RawMessage(o.GetOffset())})))
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.guardedWrite(ctx, oc.GetTask(), oc.GetEpoch(), ops...)
+}
+
+// storedOffset is the value of an offsets/ key.
+type storedOffset struct {
+	Partition json.RawMessage `json:"partition"`
+	Offset    json.RawMessage `json:"offset"`
+}
+
+// push sends the agent its assignments if they changed since the last push.
+func (s *session) push(ctx context.Context) error {
+	snap := s.h.snap.Load()
+	if snap == nil {
+		return nil
+	}
+	cp := s.h.cp
+	var tasks []*sluicev1.Assignment
+	sig := sha256.New()
+	for _, tk := range snap.wantedTasks() {
+		a, ok := snap.assign[tk]
+		if !ok || a.Agent != s.agent {
+			continue
+		}
+		c := snap.connectors[tk.Connector]
+		target := sluicev1.TargetState_TARGET_STATE_RUNNING
+		if c.TargetState == targetPaused {
+			target = sluicev1.TargetState_TARGET_STATE_PAUSED
+		}
+		cfg := snap.tasks[tk]
+		tasks = append(tasks, &sluicev1.Assignment{
+			Task:        &sluicev1.TaskRef{Connector: tk.Connector, Task: int32(tk.Task)},
+			Epoch:       a.Epoch,
+			Config:      cfg,
+			TargetState: target,
+			Generation:  c.Generation,
+		})
+		fmt.Fprintf(sig, "%s|%d|%d|%d|%v\n", tk, a.Epoch, c.Generation, target, slices.Sorted(maps.Keys(cfg)))
+		for _, k := range slices.Sorted(maps.Keys(cfg)) {
+			fmt.Fprintf(sig, "%s=%s\n", k, cfg[k])
+		}
+	}
+	signature := string(sig.Sum(nil))
+	if signature == s.lastSent {
+		return nil
+	}
+	// Offsets to resume from, per connector.
+	offsets := map[string][]*sluicev1.SourceOffset{}
+	for _, t := range tasks {
+		c := t.GetTask().GetConnector()
+		if _, done := offsets[c]; done || snap.connectors[c].Type != "source" {
+			continue
+		}
+		os, err := readOffsets(ctx, cp, c)
+		if err != nil {
+			// Without offsets a task would start over: try again soon.
+			cp.log.Warn("read offsets for assignment", "connector", c, "err", err)
+			go func() {
+				sleepCtx(ctx, time.Second)
+				s.poke()
+			}()
+			return nil
+		}
+		offsets[c] = os
+	}
+	for _, t := range tasks {
+		t.Offsets = offsets[t.GetTask().GetConnector()]
+	}
+	if err := s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Assignments{
+		Assignments: &sluicev1.Assignments{Tasks: tasks}}}); err != nil {
+		return err
+	}
+	s.lastSent = signature
+	return nil
+}
+
+// readOffsets reads a connector's committed source offsets.
+func readOffsets(ctx context.Context, cp *ControlPlane, connector string) ([]*sluicev1.SourceOffset, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := cp.etcd.Get(ctx, cp.keys.offsets(connector), clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*sluicev1.SourceOffset, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var so storedOffset
+		if err := json.Unmarshal(kv.Value, &so); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		out = append(out, &sluicev1.SourceOffset{Partition: string(so.Partition), Offset: string(so.Offset)})
+	}
+	return out, nil
+}
+

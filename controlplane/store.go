@@ -1,0 +1,218 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The etcd keyspace, under the configured prefix:
+//
+//	connectors/<name>            connectorRecord (desired state; generation bumps on change)
+//	tasks/<connector>/<n>        task config (map[string]string)
+//	agents/<name>                agentRecord, bound to the agent's session lease
+//	assign/<connector>/<n>       assignRecord; the task's epoch is this key's ModRevision
+//	status/<connector>/<n>       statusRecord, bound to the reporting agent's lease
+//	offsets/<connector>/<part>   committed source offset of one source partition
+//	replicas/<name>              replicaRecord, bound to the replica's lease
+//	election                     leader election (client/v3/concurrency)
+const (
+	pfxConnectors = "connectors/"
+	pfxTasks      = "tasks/"
+	pfxAgents     = "agents/"
+	pfxAssign     = "assign/"
+	pfxStatus     = "status/"
+	pfxOffsets    = "offsets/"
+	pfxReplicas   = "replicas/"
+	keyElection   = "election"
+)
+
+// Target states as stored.
+const (
+	targetRunning = "RUNNING"
+	targetPaused  = "PAUSED"
+	targetStopped = "STOPPED"
+)
+
+type connectorRecord struct {
+	Name        string            `json:"name"`
+	Config      map[string]string `json:"config"`
+	TargetState string            `json:"target_state"`
+	Type        string            `json:"type"`
+	Generation  int64             `json:"generation"`
+	Tasks       int               `json:"tasks"`
+	CreateTime  time.Time         `json:"create_time"`
+	UpdateTime  time.Time         `json:"update_time"`
+}
+
+type agentRecord struct {
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Version     string            `json:"version,omitempty"`
+	Capacity    int32             `json:"capacity,omitempty"`
+	Replica     string            `json:"replica"`
+	ConnectTime time.Time         `json:"connect_time"`
+}
+
+type assignRecord struct {
+	Agent string `json:"agent"`
+	// Leader is the create revision of the leader key that wrote it.
+	Leader int64 `json:"leader"`
+}
+
+type statusRecord struct {
+	State      string    `json:"state"`
+	Agent      string    `json:"agent"`
+	Epoch      int64     `json:"epoch"`
+	Trace      string    `json:"trace,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	Restarts   int32     `json:"restarts,omitempty"`
+	UpdateTime time.Time `json:"update_time"`
+}
+
+type replicaRecord struct {
+	Name      string    `json:"name"`
+	Address   string    `json:"address"`
+	Version   string    `json:"version"`
+	StartTime time.Time `json:"start_time"`
+}
+
+// taskKey identifies a task.
+type taskKey struct {
+	Connector string
+	Task      int
+}
+
+func (k taskKey) String() string { return k.Connector + "/" + strconv.Itoa(k.Task) }
+
+// keys builds keys under the prefix.
+type keys struct{ prefix string }
+
+func (k keys) connector(name string) string { return k.prefix + pfxConnectors + name }
+func (k keys) task(t taskKey) string         { return k.prefix + pfxTasks + t.String() }
+func (k keys) tasks(c string) string         { return k.prefix + pfxTasks + c + "/" }
+func (k keys) agent(name string) string      { return k.prefix + pfxAgents + name }
+func (k keys) assign(t taskKey) string       { return k.prefix + pfxAssign + t.String() }
+func (k keys) status(t taskKey) string       { return k.prefix + pfxStatus + t.String() }
+func (k keys) statuses(c string) string      { return k.prefix + pfxStatus + c + "/" }
+func (k keys) offsets(c string) string       { return k.prefix + pfxOffsets + c + "/" }
+func (k keys) offset(c, partition string) string {
+	return k.prefix + pfxOffsets + c + "/" + url.PathEscape(partition)
+}
+func (k keys) replica(name string) string { return k.prefix + pfxReplicas + name }
+
+// parseTaskKey parses "<connector>/<n>" after a prefix.
+func parseTaskKey(rest string) (taskKey, bool) {
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 {
+		return taskKey{}, false
+	}
+	n, err := strconv.Atoi(rest[i+1:])
+	if err != nil {
+		return taskKey{}, false
+	}
+	return taskKey{Connector: rest[:i], Task: n}, true
+}
+
+// snapshot is the desired state and the assignments at one revision.
+type snapshot struct {
+	rev        int64
+	connectors map[string]*connectorRecord
+	connRev    map[string]int64
+	tasks      map[taskKey]map[string]string
+	agents     map[string]*agentRecord
+	assign     map[taskKey]assignment
+}
+
+type assignment struct {
+	assignRecord
+	Epoch int64
+}
+
+// load reads the desired state, agents and assignments in one transaction.
+func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) {
+	resp, err := cli.Txn(ctx).Then(
+		clientv3.OpGet(k.prefix+pfxConnectors, clientv3.WithPrefix()),
+		clientv3.OpGet(k.prefix+pfxTasks, clientv3.WithPrefix()),
+		clientv3.OpGet(k.prefix+pfxAgents, clientv3.WithPrefix()),
+		clientv3.OpGet(k.prefix+pfxAssign, clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{
+		rev:        resp.Header.Revision,
+		connectors: map[string]*connectorRecord{},
+		connRev:    map[string]int64{},
+		tasks:      map[taskKey]map[string]string{},
+		agents:     map[string]*agentRecord{},
+		assign:     map[taskKey]assignment{},
+	}
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		var c connectorRecord
+		if err := json.Unmarshal(kv.Value, &c); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		s.connectors[c.Name] = &c
+		s.connRev[c.Name] = kv.ModRevision
+	}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxTasks))
+		if !ok {
+			continue
+		}
+		var cfg map[string]string
+		if err := json.Unmarshal(kv.Value, &cfg); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		s.tasks[tk] = cfg
+	}
+	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
+		var a agentRecord
+		if err := json.Unmarshal(kv.Value, &a); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		s.agents[a.Name] = &a
+	}
+	for _, kv := range resp.Responses[3].GetResponseRange().Kvs {
+		tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxAssign))
+		if !ok {
+			continue
+		}
+		var a assignRecord
+		if err := json.Unmarshal(kv.Value, &a); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		s.assign[tk] = assignment{assignRecord: a, Epoch: kv.ModRevision}
+	}
+	return s, nil
+}
+
+// taskList returns the tasks of the connectors that should run (not
+// STOPPED), sorted.
+func (s *snapshot) wantedTasks() []taskKey {
+	var out []taskKey
+	for tk := range s.tasks {
+		c, ok := s.connectors[tk.Connector]
+		if !ok || c.TargetState == targetStopped || tk.Task >= c.Tasks {
+			continue
+		}
+		out = append(out, tk)
+	}
+	sortTasks(out)
+	return out
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
