@@ -1,0 +1,300 @@
+// Package agent is the Sluice agent: it holds one session stream with a
+// control plane replica, registers, sends heartbeats, runs the tasks it is
+// assigned through agent/runtime, and sends their states and committed
+// source offsets up the session. When the control plane goes away it keeps
+// its tasks running, buffers what it has to report, and reconnects with
+// backoff to any of the replicas it was given.
+package agent
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sluicehq/sluice/agent/runtime"
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	client "github.com/sluicehq/sluice/clients/go"
+	"github.com/sluicehq/sluice/connectors"
+)
+
+// Version is the agent's version, reported at registration.
+var Version = "dev"
+
+// Config configures an Agent.
+type Config struct {
+	// Servers are control plane replica URLs; the agent uses one at a time
+	// and moves to the next when a session fails. Required.
+	Servers []string
+	// Name identifies the agent; stable across restarts. Default: the
+	// host name.
+	Name string
+	// Labels describe the agent for placement (region, zone, ...).
+	Labels map[string]string
+	// Capacity is the most tasks the agent should run; 0 means no limit.
+	Capacity int
+	// Brokers are the Kafka seed brokers. Required.
+	Brokers []string
+	// Registry holds the connectors the agent can run. Required.
+	Registry *connectors.Registry
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults
+	// 100ms and 5s.
+	ReconnectMin, ReconnectMax time.Duration
+	// OffsetFlushInterval is how often committed offsets are sent up.
+	// Default 1s.
+	OffsetFlushInterval time.Duration
+}
+
+// Agent runs tasks for a control plane.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+	rt  *runtime.Runtime
+	rep *reporter
+}
+
+// New checks cfg and returns an Agent; Run starts it.
+func New(cfg Config) (*Agent, error) {
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("agent: no control plane server given")
+	}
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("agent: no Kafka broker given")
+	}
+	if cfg.Registry == nil {
+		return nil, errors.New("agent: no connector registry given")
+	}
+	if cfg.Name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("agent name: %w", err)
+		}
+		cfg.Name = h
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.ReconnectMin = cmp.Or(cfg.ReconnectMin, 100*time.Millisecond)
+	cfg.ReconnectMax = cmp.Or(cfg.ReconnectMax, 5*time.Second)
+	cfg.OffsetFlushInterval = cmp.Or(cfg.OffsetFlushInterval, time.Second)
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Name), rep: newReporter()}
+	rt, err := runtime.New(runtime.Config{
+		Registry:            cfg.Registry,
+		Brokers:             cfg.Brokers,
+		Reporter:            a.rep,
+		OffsetFlushInterval: cfg.OffsetFlushInterval,
+		AgentName:           cfg.Name,
+		Logger:              a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent runtime: %w", err)
+	}
+	a.rt = rt
+	return a, nil
+}
+
+// Name returns the agent's name.
+func (a *Agent) Name() string { return a.cfg.Name }
+
+// Run runs the agent until ctx ends, then stops its tasks (committing their
+// offsets) and sends what is left to report before returning.
+func (a *Agent) Run(ctx context.Context) error {
+	rtCtx, stopRuntime := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRuntime()
+	rtDone := make(chan error, 1)
+	go func() { rtDone <- a.rt.Run(rtCtx) }()
+
+	// The session outlives ctx briefly so that the final offsets of the
+	// drained tasks reach the control plane.
+	sessCtx, stopSession := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSession()
+	sessDone := make(chan struct{})
+	go func() {
+		defer close(sessDone)
+		a.sessions(sessCtx)
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err := <-rtDone:
+		stopSession()
+		<-sessDone
+		return fmt.Errorf("agent runtime stopped: %w", err)
+	}
+	a.log.Info("agent stopping: draining tasks")
+	stopRuntime()
+	err := <-rtDone
+	// Give the session a moment to send the final offsets.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	a.rep.waitEmpty(flushCtx)
+	cancel()
+	stopSession()
+	<-sessDone
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// sessions keeps a session open, moving between servers with backoff.
+func (a *Agent) sessions(ctx context.Context) {
+	backoff := a.cfg.ReconnectMin
+	for i := 0; ctx.Err() == nil; i++ {
+		server := a.cfg.Servers[i%len(a.cfg.Servers)]
+		start := time.Now()
+		err := a.session(ctx, server)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			backoff = a.cfg.ReconnectMin
+		}
+		a.log.Warn("session ended; reconnecting", "server", server, "backoff", backoff, "err", err)
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, a.cfg.ReconnectMax)
+	}
+}
+
+// session runs one session with server until it fails or ctx ends.
+func (a *Agent) session(ctx context.Context, server string) error {
+	c, err := client.New(server, client.WithGRPC(), client.WithTimeout(0))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := c.Agents.Session(ctx)
+	defer func() {
+		_ = stream.CloseRequest()
+		_ = stream.CloseResponse()
+	}()
+
+	reg := &sluicev1.Register{Name: a.cfg.Name, Labels: a.cfg.Labels, Version: Version, Capacity: int32(a.cfg.Capacity)}
+	for _, t := range a.rt.Running() {
+		reg.Running = append(reg.Running, &sluicev1.RunningTask{
+			Task: &sluicev1.TaskRef{Connector: t.Task.Connector, Task: int32(t.Task.Task)}, Epoch: t.Epoch})
+	}
+	if err := stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Register{Register: reg}}); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	first, err := stream.Receive()
+	if err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	registered := first.GetRegistered()
+	if registered == nil {
+		return errors.New("register: the control plane did not acknowledge the registration")
+	}
+	interval := registered.GetHeartbeatInterval().AsDuration()
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	ttl := registered.GetSessionTtl().AsDuration()
+	if ttl <= 0 {
+		ttl = 5 * interval
+	}
+	a.log.Info("session open", "server", server, "replica", registered.GetReplica(), "heartbeat", interval, "ttl", ttl)
+	// Everything this agent knows is sent again: the new session may be
+	// with another replica, and the old session's statuses are gone.
+	a.rep.resendStates()
+
+	var (
+		mu       sync.Mutex
+		lastSeen = time.Now()
+	)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Receive()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			mu.Lock()
+			lastSeen = time.Now()
+			mu.Unlock()
+			switch m := msg.Msg.(type) {
+			case *sluicev1.SessionResponse_Assignments:
+				a.apply(m.Assignments)
+			case *sluicev1.SessionResponse_Refused:
+				a.log.Warn("report refused", "connector", m.Refused.GetTask().GetConnector(),
+					"task", m.Refused.GetTask().GetTask(), "epoch", m.Refused.GetEpoch(), "reason", m.Refused.GetReason())
+			}
+		}
+	}()
+
+	hb := time.NewTicker(interval)
+	defer hb.Stop()
+	sendHeartbeat := func() error {
+		return stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Heartbeat{
+			Heartbeat: &sluicev1.Heartbeat{SendTime: timestamppb.Now()}}})
+	}
+	for {
+		// Send whatever is pending.
+		for _, m := range a.rep.take() {
+			if err := stream.Send(m); err != nil {
+				a.rep.putBack(m)
+				return fmt.Errorf("send report: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-recvErr:
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			return fmt.Errorf("receive: %w", err)
+		case <-hb.C:
+			mu.Lock()
+			silent := time.Since(lastSeen)
+			mu.Unlock()
+			if silent > ttl {
+				return fmt.Errorf("control plane silent for %s", silent.Round(time.Millisecond))
+			}
+			if err := sendHeartbeat(); err != nil {
+				return fmt.Errorf("heartbeat: %w", err)
+			}
+		case <-a.rep.notify:
+		}
+	}
+}
+
+// apply hands the assigned set to the runtime.
+func (a *Agent) apply(as *sluicev1.Assignments) {
+	out := make([]runtime.Assignment, 0, len(as.GetTasks()))
+	for _, t := range as.GetTasks() {
+		if t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_STOPPED {
+			continue
+		}
+		ra := runtime.Assignment{
+			Task:   runtime.TaskRef{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())},
+			Epoch:  t.GetEpoch(),
+			Config: t.GetConfig(),
+			Paused: t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
+		}
+		for _, o := range t.GetOffsets() {
+			var p, off map[string]any
+			if json.Unmarshal([]byte(o.GetPartition()), &p) != nil || json.Unmarshal([]byte(o.GetOffset()), &off) != nil {
+				a.log.Warn("bad offset in assignment", "connector", ra.Task.Connector, "partition", o.GetPartition())
+				continue
+			}
+			ra.Offsets = append(ra.Offsets, connectors.Offset{Partition: p, Offset: off})
+		}
+		out = append(out, ra)
+	}
+	a.rt.Apply(out)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
+
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/agent"
+	"github.com/sluicehq/sluice/connectors/builtin"
+)
+
+func newAgentCmd(g *globalFlags) *cobra.Command {
+	var (
+		servers, kafka, labels string
+		cfg                    agent.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run an agent that executes connector tasks (or list agents: sluice agent list)",
+		Long: `Run an agent. It opens a session with a control plane replica, registers
+under --name with its --labels, and runs the tasks it is assigned, moving data
+through the Kafka cluster given by --kafka. If the control plane goes away, the
+agent keeps its tasks running and reconnects, trying each replica in turn.`,
+		Example: `  sluice agent --server http://127.0.0.1:8083 --kafka 127.0.0.1:9092 --name agent-1 --labels region=eu-west-1,zone=b
+  sluice agent list`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Servers = splitList(servers)
+			cfg.Brokers = splitList(kafka)
+			l, err := parseLabels(labels)
+			if err != nil {
+				return &exitError{2, "--labels: " + err.Error()}
+			}
+			cfg.Labels = l
+			cfg.Registry = builtin.Registry()
+			cfg.Logger = slog.Default()
+			a, err := agent.New(cfg)
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			slog.Info("agent starting", "agent", a.Name(), "servers", cfg.Servers, "kafka", cfg.Brokers)
+			return a.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&servers, "server", "http://127.0.0.1:8083", "control plane replica URLs, comma-separated")
+	f.StringVar(&kafka, "kafka", "", "Kafka seed brokers, comma-separated host:port (required)")
+	f.StringVar(&cfg.Name, "name", "", "the agent's name, stable across restarts (default: host name)")
+	f.StringVar(&labels, "labels", "", "labels for placement, comma-separated key=value")
+	f.IntVar(&cfg.Capacity, "capacity", 0, "most tasks this agent runs (0: no limit)")
+	f.String("data-dir", "", "directory for the agent's local state (reserved)")
+	_ = cmd.MarkFlagRequired("kafka")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the agents that hold a session",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Cluster.ListAgents(cmd.Context(), connect.NewRequest(&sluicev1.ListAgentsRequest{}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			return printAgents(cmd.Context(), cmd.OutOrStdout(), g.output, res.Msg.GetAgents())
+		},
+	}
+	addServerFlags(list, g)
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func printAgents(_ context.Context, w interface{ Write([]byte) (int, error) }, format string, agents []*sluicev1.Agent) error {
+	if format != "table" {
+		return printStructured(w, format, agentsJSON(agents))
+	}
+	t := newTable(w, "NAME", "REPLICA", "TASKS", "LABELS", "CONNECTED")
+	for _, a := range agents {
+		var labels []string
+		for k, v := range a.GetLabels() {
+			labels = append(labels, k+"="+v)
+		}
+		slices.Sort(labels)
+		t.row(a.GetName(), a.GetReplica(), fmt.Sprint(len(a.GetTasks())), strings.Join(labels, ","), since(a.GetConnectTime().AsTime()))
+	}
+	return t.flush()
+}
+
+func agentsJSON(agents []*sluicev1.Agent) []map[string]any {
+	out := []map[string]any{}
+	for _, a := range agents {
+		tasks := []map[string]any{}
+		for _, t := range a.GetTasks() {
+			tasks = append(tasks, map[string]any{"connector": t.GetConnector(), "task": t.GetTask()})
+		}
+		out = append(out, map[string]any{
+			"name": a.GetName(), "labels": a.GetLabels(), "version": a.GetVersion(), "capacity": a.GetCapacity(),
+			"replica": a.GetReplica(), "connect_time": a.GetConnectTime().AsTime(), "tasks": tasks,
+		})
+	}
+	return out
+}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+)
+
+func newConnectorCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "connector",
+		Aliases: []string{"connectors", "c"},
+		Short:   "Create, inspect and delete connectors",
+	}
+
+	var file, initial string
+	apply := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Create a connector, or update its config, from a YAML or JSON file",
+		Long: `Create a connector, or replace the config of an existing one. The file is
+YAML or JSON, in Kafka Connect's create-request shape:
+
+  name: copy-logs
+  config:
+    connector.class: file-source     # or org.apache.kafka.connect.file.FileStreamSourceConnector
+    file: /var/log/app.log
+    topic: logs
+    value.converter: string
+
+A flat config map that contains "name" works too, as in Kafka Connect's
+PUT /connectors/{name}/config. "-" reads the file from standard input.`,
+		Example: `  sluice connector apply -f copy-logs.yaml
+  cat connector.json | sluice connector apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return &exitError{2, "apply needs -f FILE (or -f - for standard input)"}
+			}
+			name, config, err := readConnectorFile(file)
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			req := &sluicev1.ApplyConnectorRequest{Name: name, Config: config}
+			switch strings.ToUpper(initial) {
+			case "":
+			case "RUNNING":
+				req.InitialState = sluicev1.TargetState_TARGET_STATE_RUNNING
+			case "PAUSED":
+				req.InitialState = sluicev1.TargetState_TARGET_STATE_PAUSED
+			case "STOPPED":
+				req.InitialState = sluicev1.TargetState_TARGET_STATE_STOPPED
+			default:
+				return &exitError{2, fmt.Sprintf("--initial-state %q: want RUNNING, PAUSED or STOPPED", initial)}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Connectors.ApplyConnector(cmd.Context(), connect.NewRequest(req))
+			if err != nil {
+				return g.apiError(err)
+			}
+			if g.output != "table" {
+				return printStructured(cmd.OutOrStdout(), g.output, connectorJSON(res.Msg.GetConnector()))
+			}
+			verb := "updated"
+			if res.Msg.GetCreated() {
+				verb = "created"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "connector %s %s (generation %d, %d tasks)\n", name, verb,
+				res.Msg.GetConnector().GetGeneration(), len(res.Msg.GetConnector().GetTasks()))
+			return nil
+		},
+	}
+	apply.Flags().StringVarP(&file, "file", "f", "", "connector file (YAML or JSON), - for standard input")
+	apply.Flags().StringVar(&initial, "initial-state", "", "state of a new connector: RUNNING (default), PAUSED or STOPPED")
+	addServerFlags(apply, g)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List connectors with their state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Connectors.ListConnectors(cmd.Context(), connect.NewRequest(&sluicev1.ListConnectorsRequest{}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			if g.output != "table" {
+				out := []any{}
+				for _, cn := range res.Msg.GetConnectors() {
+					out = append(out, connectorJSON(cn))
+				}
+				return printStructured(cmd.OutOrStdout(), g.output, out)
+			}
+			t := newTable(cmd.OutOrStdout(), "NAME", "TYPE", "CLASS", "TARGET", "TASKS", "GENERATION")
+			for _, cn := range res.Msg.GetConnectors() {
+				t.row(cn.GetName(), typeName(cn.GetType()), cn.GetConfig()["connector.class"], targetName(cn.GetTargetState()),
+					fmt.Sprint(len(cn.GetTasks())), fmt.Sprint(cn.GetGeneration()))
+			}
+			return t.flush()
+		},
+	}
+	addServerFlags(list, g)
+
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a connector's config and tasks",
+		Args:  exactName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Connectors.GetConnector(cmd.Context(), connect.NewRequest(&sluicev1.GetConnectorRequest{Name: args[0]}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			cn := res.Msg.GetConnector()
+			if g.output != "table" {
+				return printStructured(cmd.OutOrStdout(), g.output, connectorJSON(cn))
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "name:        %s\ntype:        %s\ntarget:      %s\ngeneration:  %d\ntasks:       %d\nconfig:\n",
+				cn.GetName(), typeName(cn.GetType()), targetName(cn.GetTargetState()), cn.GetGeneration(), len(cn.GetTasks()))
+			keys := make([]string, 0, len(cn.GetConfig()))
+			for k := range cn.GetConfig() {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, "  %s: %s\n", k, cn.GetConfig()[k])
+			}
+			return nil
+		},
+	}
+	addServerFlags(get, g)
+
+	status := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show the state of a connector and of each of its tasks",
+		Long: `Show the state of a connector and of each of its tasks, as reported by the
+agents that run them. -o json prints Kafka Connect's status shape
+(GET /connectors/{name}/status) with Sluice's own fields beside it.`,
+		Args: exactName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Connectors.GetConnectorStatus(cmd.Context(), connect.NewRequest(&sluicev1.GetConnectorStatusRequest{Name: args[0]}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			st := res.Msg.GetStatus()
+			if g.output != "table" {
+				return printStructured(cmd.OutOrStdout(), g.output, statusJSON(st))
+			}
+			return printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	addServerFlags(status, g)
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Stop a connector's tasks and delete it with its offsets",
+		Args:  exactName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if _, err := c.Connectors.DeleteConnector(cmd.Context(), connect.NewRequest(&sluicev1.DeleteConnectorRequest{Name: args[0]})); err != nil {
+				return g.apiError(err)
+			}
+			if g.output != "table" {
+				return printStructured(cmd.OutOrStdout(), g.output, map[string]any{"name": args[0], "deleted": true})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "connector %s deleted\n", args[0])
+			return nil
+		},
+	}
+	addServerFlags(del, g)
+
+	cmd.AddCommand(apply, list, get, status, del)
+	return cmd
+}
+
+func exactName(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return &exitError{2, fmt.Sprintf("%s needs the connector's name: sluice connector %s NAME", cmd.Name(), cmd.Name())}
+	}
+	return nil
+}
+
+// readConnectorFile reads {name, config} or a flat config with "name".
+func readConnectorFile(path string) (string, map[string]string, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if path == "-" {
+		b, err = io.ReadAll(os.Stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read connector file: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return "", nil, fmt.Errorf("connector file %s: not YAML or JSON: %w", path, err)
+	}
+	if doc == nil {
+		return "", nil, fmt.Errorf("connector file %s is empty", path)
+	}
+	name, _ := doc["name"].(string)
+	raw := doc
+	if cfg, ok := doc["config"]; ok {
+		m, ok := cfg.(map[string]any)
+		if !ok {
+			return "", nil, fmt.Errorf("connector file %s: config must be a map of keys to values", path)
+		}
+		raw = m
+	}
+	config := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			config[k] = v
+		case nil:
+			config[k] = ""
+		case map[string]any, []any:
+			return "", nil, fmt.Errorf("connector file %s: config key %q must be a single value, not a list or map", path, k)
+		default:
+			config[k] = fmt.Sprint(v)
+		}
+	}
+	if cname, ok := config["name"]; ok && name != "" && cname != name {
+		return "", nil, fmt.Errorf("connector file %s: name %q and config name %q differ", path, name, cname)
+	}
+	if name == "" {
+		name = config["name"]
+	}
+	if name == "" {
+		return "", nil, fmt.Errorf("connector file %s has no name", path)
+	}
+	config["name"] = name
+	return name, config, nil
+}
+
+func stateName(s sluicev1.State) string {
+	return strings.TrimPrefix(s.String(), "STATE_")
+}
+
+func targetName(s sluicev1.TargetState) string {
+	return strings.TrimPrefix(s.String(), "TARGET_STATE_")
+}
+
+func typeName(t sluicev1.ConnectorType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "CONNECTOR_TYPE_"))
+}
+
+func connectorJSON(cn *sluicev1.Connector) map[string]any {
+	tasks := []map[string]any{}
+	for _, t := range cn.GetTasks() {
+		tasks = append(tasks, map[string]any{"connector": cn.GetName(), "task": t.GetTask()})
+	}
+	return map[string]any{
+		"name": cn.GetName(), "config": cn.GetConfig(), "tasks": tasks, "type": typeName(cn.GetType()),
+		"target_state": targetName(cn.GetTargetState()), "generation": cn.GetGeneration(),
+	}
+}
+
+// statusJSON is Kafka Connect's ConnectorStateInfo with Sluice's fields
+// beside it.
+func statusJSON(st *sluicev1.ConnectorStatus) map[string]any {
+	conn := map[string]any{"state": stateName(st.GetConnector().GetState()), "worker_id": st.GetConnector().GetWorkerId()}
+	if tr := st.GetConnector().GetTrace(); tr != "" {
+		conn["trace"] = tr
+	}
+	tasks := []map[string]any{}
+	for _, t := range st.GetTasks() {
+		m := map[string]any{"id": t.GetId(), "state": stateName(t.GetState()), "worker_id": t.GetWorkerId(),
+			"epoch": t.GetEpoch(), "restarts": t.GetRestarts()}
+		if t.GetTrace() != "" {
+			m["trace"] = t.GetTrace()
+		}
+		if t.GetMessage() != "" {
+			m["message"] = t.GetMessage()
+		}
+		tasks = append(tasks, m)
+	}
+	return map[string]any{
+		"name": st.GetName(), "connector": conn, "tasks": tasks, "type": typeName(st.GetType()),
+		"target_state": targetName(st.GetTargetState()), "generation": st.GetGeneration(),
+	}
+}
+
+func printStatus(w io.Writer, st *sluicev1.ConnectorStatus) error {
+	fmt.Fprintf(w, "connector %s (%s): %s on %s, target %s, generation %d\n", st.GetName(), typeName(st.GetType()),
+		stateName(st.GetConnector().GetState()), dash(st.GetConnector().GetWorkerId()), targetName(st.GetTargetState()), st.GetGeneration())
+	if tr := st.GetConnector().GetTrace(); tr != "" {
+		fmt.Fprintf(w, "  error: %s\n", firstLine(tr))
+	}
+	if len(st.GetTasks()) == 0 {
+		fmt.Fprintln(w, "no tasks")
+		return nil
+	}
+	t := newTable(w, "TASK", "STATE", "AGENT", "EPOCH", "RESTARTS", "MESSAGE")
+	for _, ts := range st.GetTasks() {
+		msg := ts.GetMessage()
+		if ts.GetTrace() != "" {
+			msg = "error: " + firstLine(ts.GetTrace())
+		}
+		t.row(fmt.Sprint(ts.GetId()), stateName(ts.GetState()), dash(ts.GetWorkerId()), fmt.Sprint(ts.GetEpoch()),
+			fmt.Sprint(ts.GetRestarts()), msg)
+	}
+	return t.flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

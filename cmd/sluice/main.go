@@ -1,0 +1,157 @@
+// Command sluice is Sluice's one binary: the control plane, the agent, an
+// all-in-one dev mode, and the CLI that drives a running cluster.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice/agent"
+	client "github.com/sluicehq/sluice/clients/go"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries an exit code and a message already fit for people.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	agent.Version = version
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "sluice: "+ee.msg)
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "sluice: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+type globalFlags struct {
+	server    string
+	output    string
+	logLevel  string
+	logFormat string
+}
+
+func newRoot() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "sluice",
+		Short: "Move data between Kafka and other systems, the way Kafka Connect does, with a control plane and agents",
+		Long: `Sluice runs Kafka Connect-style connectors: a control plane keeps connector
+configs and state in etcd and schedules tasks onto agents, which move the data
+with Kafka.
+
+Start everything in one process:
+  sluice dev                      # etcd, control plane, an agent and a Kafka-protocol broker
+Then, from another terminal:
+  sluice connector apply -f connector.yaml
+  sluice connector status NAME
+  sluice agent list
+
+In production, run replicas of 'sluice controlplane' against an etcd cluster
+and 'sluice agent' next to your data.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return setupLogging(g)
+		},
+	}
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(
+		newControlPlaneCmd(),
+		newAgentCmd(g),
+		newDevCmd(),
+		newConnectorCmd(g),
+		newPluginsCmd(g),
+		newClusterCmd(g),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
+		},
+	)
+	return root
+}
+
+func setupLogging(g *globalFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return &exitError{2, fmt.Sprintf("--log-level %q: want debug, info, warn or error", g.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch strings.ToLower(g.logFormat) {
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	default:
+		return &exitError{2, fmt.Sprintf("--log-format %q: want text or json", g.logFormat)}
+	}
+	slog.SetDefault(slog.New(h))
+	return nil
+}
+
+// addServerFlags adds --server and -o to a CLI verb.
+func addServerFlags(cmd *cobra.Command, g *globalFlags) {
+	cmd.Flags().StringVar(&g.server, "server", "", "control plane URL (default $"+client.EnvServer+" or "+client.DefaultAddress+")")
+	cmd.Flags().StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
+}
+
+func (g *globalFlags) client() (*client.Client, error) {
+	c, err := client.New(g.server)
+	if err != nil {
+		return nil, &exitError{2, err.Error()}
+	}
+	return c, nil
+}
+
+// apiError turns an API error into an exitError for people.
+func (g *globalFlags) apiError(err error) error {
+	return &exitError{1, client.Describe(err, client.Address(g.server))}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range splitList(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("label %q: want key=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}

@@ -1,0 +1,46 @@
+// Package builtin registers the connectors that ship with Sluice:
+//
+//	file-source  org.apache.kafka.connect.file.FileStreamSourceConnector
+//	file-sink    org.apache.kafka.connect.file.FileStreamSinkConnector
+//	datagen      generated records for demos and benchmarks
+package builtin
+
+import (
+	"sync"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/datagen"
+	"github.com/sluicehq/sluice/connectors/file"
+)
+
+// Plugins returns the built-in connector plugins.
+func Plugins() []*connectors.Plugin {
+	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin()}
+}
+
+// Register adds every built-in connector to r.
+func Register(r *connectors.Registry) error {
+	for _, p := range Plugins() {
+		if err := r.Register(*p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	once sync.Once
+	base *connectors.Registry
+)
+
+// Registry returns a registry with every built-in connector. Each call
+// returns a new copy, which callers may add plugins to.
+func Registry() *connectors.Registry {
+	once.Do(func() {
+		base = connectors.NewRegistry()
+		if err := Register(base); err != nil {
+			panic(err) // a programming error in the built-in list
+		}
+	})
+	return base.Clone()
+}

@@ -1,0 +1,125 @@
+package file
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/converter"
+)
+
+// SinkPlugin describes file-sink.
+func SinkPlugin() *connectors.Plugin {
+	return &connectors.Plugin{
+		Name:    "file-sink",
+		Class:   "org.apache.kafka.connect.file.FileStreamSinkConnector",
+		Aliases: []string{"FileStreamSink"},
+		Type:    connectors.SinkType,
+		Version: "1.0.0",
+		Description: "Appends each record's value to a file, one line per record. Strings are written as they are, " +
+			"other values in their text form, a null value as \"null\", as FileStreamSink does.",
+		Spec: connectors.Spec{Fields: []connectors.Field{
+			{Name: KeyFile, Type: connectors.TypeString, Required: true, Importance: connectors.High,
+				Doc: "Destination filename. Created, with its directories, if missing; appended to otherwise."},
+		}},
+		NewSink: func() connectors.Sink { return &sink{} },
+	}
+}
+
+// writeBuffer is the size of the sink's write buffer.
+const writeBuffer = 1 << 20
+
+type sink struct {
+	path string
+	f    *os.File
+	buf  []byte
+}
+
+func (s *sink) Open(_ context.Context, sc connectors.SinkContext) error {
+	s.path = sc.Config.String(KeyFile)
+	if dir := filepath.Dir(s.path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create directory of %s: %w", s.path, err)
+		}
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	s.f = f
+	s.buf = make([]byte, 0, writeBuffer)
+	return nil
+}
+
+// Put buffers one line per record. The buffer reaches the file only in
+// whole lines with one append each, so several tasks appending to one file
+// interleave by whole lines at worst.
+func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
+	for i := range recs {
+		r := &recs[i]
+		switch {
+		case r.ValueData != nil:
+			switch v := r.ValueData.(type) {
+			case string:
+				s.buf = append(s.buf, v...)
+			case []byte:
+				s.buf = append(s.buf, v...)
+			default:
+				b, err := textConverter.FromConnect(r.Topic, r.ValueSchema, r.ValueData)
+				if err != nil {
+					return fmt.Errorf("render value of %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
+				}
+				s.buf = append(s.buf, b...)
+			}
+		case r.Value != nil:
+			s.buf = append(s.buf, r.Value...)
+		default:
+			s.buf = append(s.buf, "null"...)
+		}
+		s.buf = append(s.buf, '\n')
+		if len(s.buf) >= writeBuffer {
+			if err := s.write(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sink) write() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(s.buf); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// textConverter renders structured values as Java's toString would.
+var textConverter, _ = converter.New(converter.StringClass, nil, false)
+
+// Flush writes the buffer and syncs the file to disk.
+func (s *sink) Flush(context.Context) error {
+	if err := s.write(); err != nil {
+		return err
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *sink) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.write()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,266 @@
+// Package file holds file-source and file-sink, Sluice's versions of Kafka
+// Connect's FileStreamSource and FileStreamSink: the same class names, config
+// keys and source offsets ({"filename": ...} / {"position": ...}), so a
+// FileStream config runs unchanged and resumes from the offsets it had.
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/schema"
+)
+
+// Config keys, as Kafka Connect names them.
+const (
+	KeyFile      = "file"
+	KeyTopic     = "topic"
+	KeyBatchSize = "batch.size"
+
+	// Source partition and offset keys, as FileStreamSourceTask writes them.
+	PartitionKey = "filename"
+	PositionKey  = "position"
+)
+
+// readBuffer is the size of the source's read buffer.
+const readBuffer = 1 << 20
+
+// idleWait is how long Poll waits for more data at the end of the file.
+const idleWait = 250 * time.Millisecond
+
+// SourcePlugin describes file-source.
+func SourcePlugin() *connectors.Plugin {
+	return &connectors.Plugin{
+		Name:    "file-source",
+		Class:   "org.apache.kafka.connect.file.FileStreamSourceConnector",
+		Aliases: []string{"FileStreamSource"},
+		Type:    connectors.SourceType,
+		Version: "1.0.0",
+		Description: "Reads a text file line by line into a topic, and keeps following it as it grows. " +
+			"Each line (without its newline) becomes one record value, as a string. Runs one task.",
+		Spec: connectors.Spec{Fields: []connectors.Field{
+			{Name: KeyFile, Type: connectors.TypeString, Required: true, Importance: connectors.High,
+				Doc: "Path of the file to read. Unlike Kafka Connect, standard input is not supported."},
+			{Name: KeyTopic, Type: connectors.TypeString, Required: true, Importance: connectors.High,
+				Doc: "The topic to publish data to."},
+			{Name: KeyBatchSize, Type: connectors.TypeInt, Default: "2000", Importance: connectors.Low,
+				Validate: positive, Doc: "The maximum number of records the source task can read from the file each time it is polled."},
+		}},
+		// One task, whatever tasks.max says, as FileStreamSourceConnector.
+		TaskConfigs: func(cfg connectors.Config, _ int) ([]map[string]string, error) {
+			out := make(map[string]string, len(cfg.Raw()))
+			for k, v := range cfg.Raw() {
+				out[k] = v
+			}
+			return []map[string]string{out}, nil
+		},
+		NewSource: func() connectors.Source { return &source{} },
+	}
+}
+
+func positive(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q must be a whole number of at least 1", v)
+	}
+	return nil
+}
+
+type source struct {
+	path      string
+	topic     string
+	batch     int
+	log       *slog.Logger
+	partition map[string]any
+	valSchema *schema.Schema
+
+	f      *os.File
+	r      *bufio.Reader
+	pos    int64 // offset of the next byte to read
+	warned bool
+	// pending holds the start of a line whose newline has not arrived yet.
+	pending []byte
+}
+
+func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
+	s.path = sc.Config.String(KeyFile)
+	s.topic = sc.Config.String(KeyTopic)
+	s.batch = sc.Config.Int(KeyBatchSize)
+	if s.batch < 1 {
+		s.batch = 2000
+	}
+	s.log = sc.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.partition = map[string]any{PartitionKey: s.path}
+	s.valSchema = schema.StringSchema()
+	if sc.Offsets != nil {
+		if off := sc.Offsets.Offset(s.partition); off != nil {
+			p, err := asInt64(off[PositionKey])
+			if err != nil {
+				return fmt.Errorf("stored offset of %s: %w", s.path, err)
+			}
+			s.pos = p
+			s.log.Info("resuming file", "file", s.path, "position", p)
+		}
+	}
+	return nil
+}
+
+// asInt64 reads a number that went through JSON.
+func asInt64(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case float64:
+		return int64(x), nil
+	case json.Number:
+		return x.Int64()
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("position %v (%T) is not a number", v, v)
+}
+
+// open opens the file at s.pos; it returns false when the file is not
+// there yet.
+func (s *source) open() (bool, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !s.warned {
+			s.log.Warn("file not found; waiting for it", "file", s.path)
+			s.warned = true
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", s.path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return false, err
+	}
+	if st.Size() < s.pos {
+		s.log.Warn("file is shorter than the stored position: reading it from the start", "file", s.path,
+			"position", s.pos, "size", st.Size())
+		s.pos = 0
+	}
+	if _, err := f.Seek(s.pos, io.SeekStart); err != nil {
+		f.Close()
+		return false, fmt.Errorf("seek %s to %d: %w", s.path, s.pos, err)
+	}
+	s.warned = false
+	s.f = f
+	if s.r == nil {
+		s.r = bufio.NewReaderSize(f, readBuffer)
+	} else {
+		s.r.Reset(f)
+	}
+	return true, nil
+}
+
+// Poll returns up to batch.size complete lines. At the end of the file it
+// waits a little for more and may return an empty batch.
+func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
+	if s.f == nil {
+		ok, err := s.open()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, wait(ctx, idleWait)
+		}
+	}
+	var (
+		recs []connectors.Record
+		// Lines of one batch share one backing array, allocated per batch:
+		// records in flight are never overwritten.
+		backing []byte
+	)
+	for len(recs) < s.batch {
+		chunk, err := s.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			s.pending = append(s.pending, chunk...)
+			continue
+		}
+		if err == io.EOF {
+			// An incomplete last line waits for its newline.
+			s.pending = append(s.pending, chunk...)
+			break
+		}
+		if err != nil {
+			return recs, fmt.Errorf("read %s: %w", s.path, err)
+		}
+		line := chunk
+		if len(s.pending) > 0 {
+			line = append(s.pending, chunk...)
+			s.pending = s.pending[:0:0]
+		}
+		s.pos += int64(len(line))
+		line = line[:len(line)-1]
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if backing == nil || cap(backing)-len(backing) < len(line) {
+			backing = make([]byte, 0, max(64<<10, len(line)))
+		}
+		start := len(backing)
+		backing = append(backing, line...)
+		if recs == nil {
+			recs = make([]connectors.Record, 0, min(s.batch, 256))
+		}
+		recs = append(recs, connectors.Record{
+			Topic:           s.topic,
+			Partition:       -1,
+			Value:           backing[start:len(backing):len(backing)],
+			ValueSchema:     s.valSchema,
+			SourcePartition: s.partition,
+		})
+	}
+	if len(recs) > 0 {
+		// The runtime commits offsets per batch: only the last record of
+		// a batch needs its offset, which saves a map per line.
+		recs[len(recs)-1].SourceOffset = map[string]any{PositionKey: s.pos}
+		return recs, nil
+	}
+	// Nothing new: check for truncation, then wait.
+	if st, err := os.Stat(s.path); err == nil && st.Size() < s.pos {
+		s.log.Warn("file was truncated: reading it from the start", "file", s.path, "position", s.pos, "size", st.Size())
+		s.f.Close()
+		s.f, s.pos, s.pending = nil, 0, nil
+		return nil, nil
+	}
+	return nil, wait(ctx, idleWait)
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return nil
+}
+
+func (s *source) Close() error {
+	if s.f != nil {
+		return s.f.Close()
+	}
+	return nil
+}
