@@ -434,7 +434,6 @@ func (a *clusterAPI) GetClusterStatus(ctx context.Context, _ *connect.Request[sl
 	return connect.NewResponse(res), nil
 }
 
-
 // leaderName is the name of the replica that leads now, or "".
 func (cp *ControlPlane) leaderName(ctx context.Context) string {
 	lr, err := cp.etcd.Get(ctx, cp.keys.prefix+keyElection+"/", clientv3.WithFirstCreate()...)

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
@@ -436,4 +436,3 @@ func readOffsets(ctx context.Context, cp *ControlPlane, connector string) ([]*sl
 	}
 	return out, nil
 }
-

@@ -95,13 +95,13 @@ func (k taskKey) String() string { return k.Connector + "/" + strconv.Itoa(k.Tas
 type keys struct{ prefix string }
 
 func (k keys) connector(name string) string { return k.prefix + pfxConnectors + name }
-func (k keys) task(t taskKey) string         { return k.prefix + pfxTasks + t.String() }
-func (k keys) tasks(c string) string         { return k.prefix + pfxTasks + c + "/" }
-func (k keys) agent(name string) string      { return k.prefix + pfxAgents + name }
-func (k keys) assign(t taskKey) string       { return k.prefix + pfxAssign + t.String() }
-func (k keys) status(t taskKey) string       { return k.prefix + pfxStatus + t.String() }
-func (k keys) statuses(c string) string      { return k.prefix + pfxStatus + c + "/" }
-func (k keys) offsets(c string) string       { return k.prefix + pfxOffsets + c + "/" }
+func (k keys) task(t taskKey) string        { return k.prefix + pfxTasks + t.String() }
+func (k keys) tasks(c string) string        { return k.prefix + pfxTasks + c + "/" }
+func (k keys) agent(name string) string     { return k.prefix + pfxAgents + name }
+func (k keys) assign(t taskKey) string      { return k.prefix + pfxAssign + t.String() }
+func (k keys) status(t taskKey) string      { return k.prefix + pfxStatus + t.String() }
+func (k keys) statuses(c string) string     { return k.prefix + pfxStatus + c + "/" }
+func (k keys) offsets(c string) string      { return k.prefix + pfxOffsets + c + "/" }
 func (k keys) offset(c, partition string) string {
 	return k.prefix + pfxOffsets + c + "/" + url.PathEscape(partition)
 }

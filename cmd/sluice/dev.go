@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
-	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/agent"
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/connectors/builtin"
 	"github.com/sluicehq/sluice/controlplane"

@@ -218,13 +218,13 @@ func (s *Schema) IsLogical(name string) bool { return s != nil && s.Name == name
 // Days, millisecond-of-day and epoch-millisecond conversions of the
 // logical types.
 func DateToDays(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
-func DaysToDate(d int32) time.Time  { return time.Unix(int64(d)*86400, 0).UTC() }
+func DaysToDate(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 func TimeToMillis(t time.Time) int32 {
 	t = t.UTC()
 	return int32((t.Hour()*3600+t.Minute()*60+t.Second())*1000 + t.Nanosecond()/1e6)
 }
 func MillisToTime(ms int32) time.Time      { return time.UnixMilli(int64(ms)).UTC() }
-func TimestampToMillis(t time.Time) int64 { return t.UnixMilli() }
+func TimestampToMillis(t time.Time) int64  { return t.UnixMilli() }
 func MillisToTimestamp(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // Validate checks that v is a value of schema s; its error names the

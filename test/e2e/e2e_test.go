@@ -299,6 +299,7 @@ func TestFileToKafkaToFile(t *testing.T) {
 	const n = 100_000
 	writeLines(t, in, 0, n)
 	topic := testenv.NewTopic(t, c.kafka, 1)
+	t.Logf("topic %s ready", topic)
 	src, sink := fileCopyConfigs(in, out, topic, "")
 	c.apply("copy-source", src)
 	c.apply("copy-sink", sink)
@@ -307,7 +308,9 @@ func TestFileToKafkaToFile(t *testing.T) {
 		t.Errorf("source task worker_id = %q, want agent-1", got)
 	}
 	c.waitRunning("copy-sink")
+	t.Log("both connectors running")
 	testenv.WaitFor(t, 2*time.Minute, "all lines in the output file", func() bool { return countLines(out) >= n })
+	t.Log("all lines copied")
 	want, _ := os.ReadFile(in)
 	got, _ := os.ReadFile(out)
 	if !bytes.Equal(want, got) {
