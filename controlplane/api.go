@@ -79,8 +79,12 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 	if err != nil {
 		var ve *connectors.ValidationError
 		if errors.As(err, &ve) {
+			lines := make([]string, len(ve.Errors))
+			for i, fe := range ve.Errors {
+				lines[i] = "  " + fe.Error()
+			}
 			return nil, connect.NewError(connect.CodeInvalidArgument,
-				fmt.Errorf("connector %s has %d invalid config value(s):\n%s", name, len(ve.Errors), ve.Error()))
+				fmt.Errorf("connector %s has %d invalid config value(s):\n%s", name, len(ve.Errors), strings.Join(lines, "\n")))
 		}
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent"
 	client "github.com/sluicehq/sluice/clients/go"
+	"github.com/sluicehq/sluice/controlplane"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,6 +32,7 @@ func (e *exitError) Error() string { return e.msg }
 
 func main() {
 	agent.Version = version
+	controlplane.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
