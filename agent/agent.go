@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -53,6 +54,10 @@ type Config struct {
 	// OffsetFlushInterval is how often committed offsets are sent up.
 	// Default 1s.
 	OffsetFlushInterval time.Duration
+	// DataDir keeps the offsets the agent could not report before it
+	// stopped (the control plane was unreachable); the next start sends
+	// them and resumes its tasks from them. Empty: nothing is kept.
+	DataDir string
 }
 
 // Agent runs tasks for a control plane.
@@ -98,6 +103,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent runtime: %w", err)
 	}
 	a.rt = rt
+	if err := a.loadUnsent(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -136,6 +144,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	flushCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	a.rep.waitEmpty(flushCtx)
 	cancel()
+	if err := a.saveUnsent(); err != nil {
+		a.log.Error("offsets not reported are lost; their records will be read again", "err", err)
+	}
 	stopSession()
 	<-sessDone
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -297,4 +308,81 @@ func (a *Agent) apply(as *sluicev1.Assignments) {
 		out = append(out, ra)
 	}
 	a.rt.Apply(out)
+}
+
+// unsentFile holds offsets not reported when the agent stopped.
+const unsentFile = "unsent-offsets.json"
+
+type unsentOffsets struct {
+	Connector string              `json:"connector"`
+	Task      int                 `json:"task"`
+	Epoch     int64               `json:"epoch"`
+	Offsets   []connectors.Offset `json:"offsets"`
+}
+
+// saveUnsent writes what the reporter could not send to DataDir.
+func (a *Agent) saveUnsent() error {
+	if a.cfg.DataDir == "" {
+		return nil
+	}
+	var out []unsentOffsets
+	for t, p := range a.rep.pendingOffsets() {
+		u := unsentOffsets{Connector: t.Connector, Task: t.Task, Epoch: p.epoch}
+		for _, o := range p.byKey {
+			var part, off map[string]any
+			if json.Unmarshal([]byte(o.GetPartition()), &part) != nil || json.Unmarshal([]byte(o.GetOffset()), &off) != nil {
+				continue
+			}
+			u.Offsets = append(u.Offsets, connectors.Offset{Partition: part, Offset: off})
+		}
+		out = append(out, u)
+	}
+	path := filepath.Join(a.cfg.DataDir, unsentFile)
+	if len(out) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	a.log.Warn("control plane unreachable: offsets kept for the next start", "file", path, "tasks", len(out))
+	return os.Rename(tmp, path)
+}
+
+// loadUnsent queues the offsets a previous run could not report, and lets
+// the runtime resume from them when the control plane gives the task back
+// under the same epoch.
+func (a *Agent) loadUnsent() error {
+	if a.cfg.DataDir == "" {
+		return nil
+	}
+	path := filepath.Join(a.cfg.DataDir, unsentFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var in []unsentOffsets
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	for _, u := range in {
+		t := runtime.TaskRef{Connector: u.Connector, Task: u.Task}
+		a.rep.Offsets(t, u.Epoch, u.Offsets)
+		a.rt.Remember(t, u.Epoch, u.Offsets)
+	}
+	a.log.Info("offsets from the previous run queued", "file", path, "tasks", len(in))
+	return os.Remove(path)
 }

@@ -172,3 +172,14 @@ func (r *reporter) waitEmpty(ctx context.Context) {
 }
 
 func timeAfter() <-chan time.Time { return time.After(20 * time.Millisecond) }
+
+// pendingOffsets returns the offsets not sent yet.
+func (r *reporter) pendingOffsets() map[runtime.TaskRef]*pendingOffsets {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[runtime.TaskRef]*pendingOffsets, len(r.offsets))
+	for t, p := range r.offsets {
+		out[t] = p
+	}
+	return out
+}

@@ -204,6 +204,15 @@ func (r *Runtime) stopTask(t *task, forget bool) {
 	}
 }
 
+// Remember records offsets a task committed under epoch, for example in a
+// previous run of the agent: a task started under the same epoch resumes
+// from them (they are newer than what the control plane sends).
+func (r *Runtime) Remember(t TaskRef, epoch int64, offsets []connectors.Offset) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.offsets[t] = cachedOffsets{epoch: epoch, offsets: offsets}
+}
+
 // mergeOffsets returns base with the newer offsets laid over it.
 func mergeOffsets(base, newer []connectors.Offset) []connectors.Offset {
 	byKey := map[string]int{}

@@ -54,7 +54,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 	f.StringVar(&cfg.Name, "name", "", "the agent's name, stable across restarts (default: host name)")
 	f.StringVar(&labels, "labels", "", "labels for placement, comma-separated key=value")
 	f.IntVar(&cfg.Capacity, "capacity", 0, "most tasks this agent runs (0: no limit)")
-	f.String("data-dir", "", "directory for the agent's local state (reserved)")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the agent's local state: offsets not yet reported when it stopped (default: none kept)")
 	_ = cmd.MarkFlagRequired("kafka")
 
 	list := &cobra.Command{
