@@ -3,7 +3,10 @@
 # controller) on loopback, for tests and benchmarks. Kafka's jars come from
 # Maven Central through Maven and are cached outside the repository.
 #
-#   deploy/local/kafka.sh start|stop|restart|status|logs|install|libs|reset
+#   deploy/local/kafka.sh start|stop|restart|status|logs|install|libs|connect-libs|reset
+#
+# connect-libs installs Apache Kafka Connect's worker and the FileStream
+# connectors (for the benchmarks' baseline) and prints their directory.
 #
 # Environment: SLUICE_CACHE (default ~/.cache/sluice), KAFKA_VERSION (4.1.0),
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g).
@@ -45,6 +48,34 @@ POM
 	rm -rf "$LIBS"
 	mv "$LIBS.tmp" "$LIBS"
 	touch "$LIBS/.complete"
+}
+
+CONNECT_LIBS=$HOME_DIR/connect-libs
+
+install_connect() {
+	if [[ -f $CONNECT_LIBS/.complete ]]; then return 0; fi
+	log "installing Apache Kafka Connect $KAFKA_VERSION jars into $CONNECT_LIBS (first use only)"
+	local pom=$HOME_DIR/connect-pom.xml
+	mkdir -p "$HOME_DIR"
+	cat >"$pom" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.sluice</groupId><artifactId>connect-libs</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-file</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-json</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+POM
+	rm -rf "$CONNECT_LIBS.tmp"
+	mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$CONNECT_LIBS.tmp" >&2
+	rm -rf "$CONNECT_LIBS"
+	mv "$CONNECT_LIBS.tmp" "$CONNECT_LIBS"
+	touch "$CONNECT_LIBS/.complete"
 }
 
 running() {
@@ -146,6 +177,7 @@ status) if running || port_open "$PORT"; then echo "running on 127.0.0.1:$PORT";
 logs) tail -n "${2:-100}" "$LOG" ;;
 install) install ;;
 libs) install; echo "$LIBS" ;;
+connect-libs) install_connect; echo "$CONNECT_LIBS" ;;
 reset) stop; rm -rf "$DATA"; log "data removed" ;;
-*) echo "usage: $0 start|stop|restart|status|logs [N]|install|libs|reset" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|restart|status|logs [N]|install|libs|connect-libs|reset" >&2; exit 2 ;;
 esac
