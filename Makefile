@@ -54,3 +54,7 @@ deps-stop: ## Stop the local Kafka and etcd
 
 clean: ## Remove build output and dev data
 	rm -rf bin .data
+
+bench: build ## Run the benchmarks against a real Kafka (and Kafka Connect) and write bench/results/
+	deploy/local/kafka.sh start
+	$(GO) run ./bench $(BENCH_FLAGS)

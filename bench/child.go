@@ -34,7 +34,7 @@ func child(role string, args []string) {
 
 // childProduce sends the records datagen would generate with a plain
 // franz-go producer set up as Sluice's runtime sets up its own (idempotent,
-// acks=all, 5 ms linger, 1 MiB batches): brokers topic count size.
+// acks=all, 5 ms linger, 1 MiB batches, no compression): brokers topic count size.
 func childProduce(args []string) error {
 	brokers, topic := strings.Split(args[0], ","), args[1]
 	n, _ := strconv.ParseInt(args[2], 10, 64)
@@ -52,6 +52,7 @@ func childProduce(args []string) error {
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(100_000),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	if err != nil {
 		return err

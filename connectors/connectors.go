@@ -53,7 +53,9 @@ type Record struct {
 	// SourcePartition and SourceOffset say where a source record came from,
 	// as JSON-compatible maps (Kafka Connect's sourcePartition and
 	// sourceOffset), for example {"filename": "/tmp/in.txt"} and
-	// {"position": 1024}.
+	// {"position": 1024}. The runtime commits offsets per polled batch, the
+	// newest of each partition, so a source may set SourceOffset on the last
+	// record of a batch only and save a map per record.
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
 }
@@ -118,7 +120,9 @@ type SourceCommitter interface {
 type Sink interface {
 	// Open prepares the task to receive records.
 	Open(ctx context.Context, sc SinkContext) error
-	// Put hands the sink a batch of records. The sink may buffer them.
+	// Put hands the sink a batch of records. The sink may buffer them, but
+	// must not keep the slice itself: the runtime reuses it for the next
+	// batch. Copies of the Records, and the bytes they point to, stay valid.
 	Put(ctx context.Context, records []Record) error
 	// Flush makes everything given to Put durable. The runtime commits the
 	// consumed Kafka offsets only after Flush returned nil.

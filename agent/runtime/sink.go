@@ -44,10 +44,15 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		return err
 	}
 	sink := p.NewSink()
-	needStructure := c.chain.NeedsStructure() || !c.value.PassesThrough(nil) || !c.key.PassesThrough(nil)
+	// Keys and values are decoded only when something needs their
+	// structure: the sink, a transform, or a converter whose bytes are not
+	// the payload itself (JsonConverter).
+	structured := c.chain.NeedsStructure()
 	if s, ok := sink.(connectors.StructuredSink); ok && s.NeedsStructure() {
-		needStructure = true
+		structured = true
 	}
+	decodeKey := structured || !c.key.PassesThrough(nil)
+	decodeValue := structured || !c.value.PassesThrough(nil)
 	keyRaw, valueRaw := rawSchema(c.key), rawSchema(c.value)
 	st := &sinkState{sink: sink, put: map[string]map[int32]kgo.EpochOffset{}}
 
@@ -137,6 +142,10 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 	}()
 
 	t.report(StateRunning, "", "running")
+	var (
+		batch []connectors.Record
+		last  = map[string]map[int32]kgo.EpochOffset{}
+	)
 	interval := t.flushInterval()
 	nextFlush := time.Now().Add(interval)
 	tick := time.NewTicker(interval)
@@ -178,44 +187,57 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		recs := make([]connectors.Record, 0, fetches.NumRecords())
-		last := map[string]map[int32]kgo.EpochOffset{}
+		// The batch slice is reused from poll to poll (the SDK says Put
+		// must not keep it; the records' bytes stay valid).
+		if cap(batch) < fetches.NumRecords() {
+			batch = make([]connectors.Record, 0, fetches.NumRecords())
+		}
+		recs := batch[:0]
+		clear(last)
 		var convErr error
-		fetches.EachRecord(func(kr *kgo.Record) {
-			if convErr != nil {
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if convErr != nil || len(fp.Records) == 0 {
 				return
 			}
-			setNext(last, kr)
-			r := connectors.Record{
-				Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
-				Key: kr.Key, Value: kr.Value, Timestamp: kr.Timestamp,
+			lastRec := fp.Records[len(fp.Records)-1]
+			ps := last[fp.Topic]
+			if ps == nil {
+				ps = map[int32]kgo.EpochOffset{}
+				last[fp.Topic] = ps
 			}
-			if len(kr.Headers) > 0 {
-				r.Headers = make([]connectors.Header, len(kr.Headers))
-				for i, h := range kr.Headers {
-					r.Headers[i] = connectors.Header{Key: h.Key, Value: h.Value}
+			ps[fp.Partition] = kgo.EpochOffset{Epoch: lastRec.LeaderEpoch, Offset: lastRec.Offset + 1}
+			for _, kr := range fp.Records {
+				recs = append(recs, connectors.Record{
+					Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+					Key: kr.Key, Value: kr.Value, Timestamp: kr.Timestamp,
+					KeySchema: keyRaw, ValueSchema: valueRaw,
+				})
+				r := &recs[len(recs)-1]
+				if len(kr.Headers) > 0 {
+					r.Headers = make([]connectors.Header, len(kr.Headers))
+					for i, h := range kr.Headers {
+						r.Headers[i] = connectors.Header{Key: h.Key, Value: h.Value}
+					}
+				}
+				if decodeKey || decodeValue {
+					if err := decode(c, r, decodeKey, decodeValue); err != nil {
+						convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+						return
+					}
+				}
+				if c.chain.Len() > 0 {
+					keep, err := c.chain.Apply(r)
+					if err != nil {
+						convErr = fmt.Errorf("transform record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+						return
+					}
+					if !keep {
+						recs = recs[:len(recs)-1]
+					}
 				}
 			}
-			if needStructure {
-				if err := decode(c, &r); err != nil {
-					convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-					return
-				}
-			} else {
-				r.KeySchema, r.ValueSchema = keyRaw, valueRaw
-			}
-			if c.chain.Len() > 0 {
-				keep, err := c.chain.Apply(&r)
-				if err != nil {
-					convErr = fmt.Errorf("transform record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-					return
-				}
-				if !keep {
-					return
-				}
-			}
-			recs = append(recs, r)
 		})
+		batch = recs
 		if convErr != nil {
 			return convErr
 		}
@@ -257,15 +279,15 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 }
 
 // decode gives r its structured form with the connector's converters.
-func decode(c *codec, r *connectors.Record) error {
-	if r.Key != nil {
+func decode(c *codec, r *connectors.Record, key, value bool) error {
+	if key && r.Key != nil {
 		s, v, err := c.key.ToConnect(r.Topic, r.Key)
 		if err != nil {
 			return fmt.Errorf("key.converter: %w", err)
 		}
 		r.KeySchema, r.KeyData = s, v
 	}
-	if r.Value != nil {
+	if value && r.Value != nil {
 		s, v, err := c.value.ToConnect(r.Topic, r.Value)
 		if err != nil {
 			return fmt.Errorf("value.converter: %w", err)
@@ -273,16 +295,6 @@ func decode(c *codec, r *connectors.Record) error {
 		r.ValueSchema, r.ValueData = s, v
 	}
 	return nil
-}
-
-// setNext records the offset after kr in m.
-func setNext(m map[string]map[int32]kgo.EpochOffset, kr *kgo.Record) {
-	ps := m[kr.Topic]
-	if ps == nil {
-		ps = map[int32]kgo.EpochOffset{}
-		m[kr.Topic] = ps
-	}
-	ps[kr.Partition] = kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset + 1}
 }
 
 // forget drops partitions from m.

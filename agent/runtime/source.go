@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,14 +27,20 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	if err != nil {
 		return err
 	}
+	popts, err := producerOverrides(t.config)
+	if err != nil {
+		return err
+	}
 	opts := append([]kgo.Opt{
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(100_000),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
-	}, t.kafkaOpts("producer")...)
+	}, popts...)
+	opts = append(opts, t.kafkaOpts("producer")...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka producer: %w", err)
@@ -326,4 +334,46 @@ func (p *connectTopicPartitioner) OnNewBatch() {
 	if nb, ok := p.fallback.(kgo.TopicPartitionerOnNewBatch); ok {
 		nb.OnNewBatch()
 	}
+}
+
+// producerOverrides reads Kafka Connect's per-connector producer settings
+// (producer.override.*) that Sluice honours: compression.type, linger.ms
+// and batch.size. Acknowledgements stay acks=all with idempotence: the
+// delivery guarantee does not bend.
+func producerOverrides(cfg map[string]string) ([]kgo.Opt, error) {
+	const p = "producer.override."
+	var opts []kgo.Opt
+	if v, ok := cfg[p+"compression.type"]; ok {
+		var c kgo.CompressionCodec
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "none", "":
+			c = kgo.NoCompression()
+		case "gzip":
+			c = kgo.GzipCompression()
+		case "snappy":
+			c = kgo.SnappyCompression()
+		case "lz4":
+			c = kgo.Lz4Compression()
+		case "zstd":
+			c = kgo.ZstdCompression()
+		default:
+			return nil, fmt.Errorf("%scompression.type: %q is not one of none, gzip, snappy, lz4, zstd", p, v)
+		}
+		opts = append(opts, kgo.ProducerBatchCompression(c))
+	}
+	if v, ok := cfg[p+"linger.ms"]; ok {
+		ms, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || ms < 0 {
+			return nil, fmt.Errorf("%slinger.ms: %q is not a number of milliseconds", p, v)
+		}
+		opts = append(opts, kgo.ProducerLinger(time.Duration(ms)*time.Millisecond))
+	}
+	if v, ok := cfg[p+"batch.size"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%sbatch.size: %q is not a number of bytes", p, v)
+		}
+		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(n)))
+	}
+	return opts, nil
 }

@@ -18,6 +18,7 @@ import (
 func newAgentCmd(g *globalFlags) *cobra.Command {
 	var (
 		servers, kafka, labels string
+		pprofAddr              string
 		cfg                    agent.Config
 	)
 	cmd := &cobra.Command{
@@ -44,6 +45,11 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 			if err != nil {
 				return &exitError{2, err.Error()}
 			}
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr); err != nil {
+					return &exitError{2, "--pprof: " + err.Error()}
+				}
+			}
 			slog.Info("agent starting", "agent", a.Name(), "servers", cfg.Servers, "kafka", cfg.Brokers)
 			return a.Run(cmd.Context())
 		},
@@ -55,6 +61,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 	f.StringVar(&labels, "labels", "", "labels for placement, comma-separated key=value")
 	f.IntVar(&cfg.Capacity, "capacity", 0, "most tasks this agent runs (0: no limit)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the agent's local state: offsets not yet reported when it stopped (default: none kept)")
+	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6060")
 	_ = cmd.MarkFlagRequired("kafka")
 
 	list := &cobra.Command{

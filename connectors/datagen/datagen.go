@@ -114,6 +114,9 @@ type source struct {
 	valSchema   *schema.Schema
 	keySchema   *schema.Schema
 	rng         *rand.Rand
+	// filler is deterministic text (from the seed) that values are cut
+	// from: one copy per value instead of a hash per byte.
+	filler []byte
 
 	tokens float64
 	last   time.Time
@@ -146,6 +149,10 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	s.valSchema = schema.StringSchema()
 	s.keySchema = schema.StringSchema()
 	s.rng = rand.New(rand.NewPCG(s.seed, uint64(s.task)))
+	s.filler = make([]byte, fillerSize+s.size)
+	for i := range s.filler {
+		s.filler[i] = alphabet[mix(s.seed, 0, i)%uint64(len(alphabet))]
+	}
 	if sc.Offsets != nil {
 		if off := sc.Offsets.Offset(s.partition); off != nil {
 			n, err := asInt64(off[offsetSequence])
@@ -253,6 +260,18 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
+// fillerSize is how much filler text values are cut from.
+const fillerSize = 64 << 10
+
+// fill appends n filler bytes for record seq.
+func (s *source) fill(b []byte, seq int64, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	off := int(mix(s.seed, seq, 0) % fillerSize)
+	return append(b, s.filler[off:off+n]...)
+}
+
 // appendValue writes the value of record seq: deterministic for a seed.
 func (s *source) appendValue(b []byte, seq int64) []byte {
 	start := len(b)
@@ -262,18 +281,14 @@ func (s *source) appendValue(b []byte, seq int64) []byte {
 		b = append(b, `,"task":`...)
 		b = strconv.AppendInt(b, s.task, 10)
 		b = append(b, `,"payload":"`...)
-		for len(b)-start < s.size-2 {
-			b = append(b, alphabet[mix(s.seed, seq, len(b)-start)%uint64(len(alphabet))])
-		}
+		b = s.fill(b, seq, s.size-2-(len(b)-start))
 		return append(b, `"}`...)
 	}
 	b = strconv.AppendInt(b, seq, 10)
 	if len(b)-start < s.size {
 		b = append(b, ' ')
 	}
-	for len(b)-start < s.size {
-		b = append(b, alphabet[mix(s.seed, seq, len(b)-start)%uint64(len(alphabet))])
-	}
+	b = s.fill(b, seq, s.size-(len(b)-start))
 	return b[:start+s.size]
 }
 

@@ -53,9 +53,9 @@ func (s *sink) Open(_ context.Context, sc connectors.SinkContext) error {
 	return nil
 }
 
-// Put buffers one line per record. The buffer reaches the file only in
-// whole lines with one append each, so several tasks appending to one file
-// interleave by whole lines at worst.
+// Put writes one line per record, with one append per batch (or per MiB),
+// always of whole lines, so several tasks appending to one file interleave
+// by whole lines at worst.
 func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
 	for i := range recs {
 		r := &recs[i]
@@ -85,7 +85,9 @@ func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
 			}
 		}
 	}
-	return nil
+	// Each batch reaches the file (not yet the disk) at once, so readers of
+	// the file see records without waiting for the next flush; Flush syncs.
+	return s.write()
 }
 
 func (s *sink) write() error {
