@@ -109,5 +109,7 @@ func truncate(s string, n int) string {
 
 func text(img *image.RGBA, x, y int, s string, c color.Color) {
 	d := &font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	// The built-in face is ASCII only.
+	s = strings.NewReplacer("→", "->", "×", "x", "÷", "/").Replace(s)
 	d.DrawString(strings.ToValidUTF8(s, "?"))
 }

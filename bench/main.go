@@ -57,7 +57,7 @@ func main() {
 	flag.StringVar(&brokers, "kafka", "127.0.0.1:9092", "Kafka brokers")
 	flag.StringVar(&scenarios, "scenarios", "source,sink,file-source,startup,many", "scenarios to run: source, sink, file-source, startup, many")
 	flag.StringVar(&sizes, "sizes", "100,1024", "record sizes in bytes")
-	flag.IntVar(&o.mb, "mb", 200, "megabytes of record values per source and sink run")
+	flag.IntVar(&o.mb, "mb", 200, "megabytes of record values per source and sink run (at least a million records)")
 	flag.IntVar(&o.fileMB, "file-mb", 1024, "size of the file-source scenario's log file in megabytes")
 	flag.IntVar(&o.runs, "runs", 2, "runs per side (alternating)")
 	flag.IntVar(&o.connects, "connectors", 50, "connectors in the many scenario")

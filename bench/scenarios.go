@@ -278,8 +278,17 @@ func (e *env) alternate(sides []string, runOne func(side string) (measurement, e
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s, err)
 			}
-			log.Printf("  %-13s run %d: %.0f rec/s, %.1f MB/s, %.2f CPU s, peak RSS %.0f MB",
-				s, r+1, m.recordsPerSec(), m.mbPerSec(), m.CPU, float64(m.PeakRSS)/1e6)
+			switch {
+			case m.Startup > 0:
+				log.Printf("  %-13s run %d: first record after %.0f ms, %.2f CPU s, peak RSS %.0f MB",
+					s, r+1, m.Startup*1000, m.CPU, float64(m.PeakRSS)/1e6)
+			case m.RSSPerTask > 0:
+				log.Printf("  %-13s run %d: %.2f MB per task, %.2f CPU s idle, peak RSS %.0f MB",
+					s, r+1, float64(m.RSSPerTask)/1e6, m.CPU, float64(m.PeakRSS)/1e6)
+			default:
+				log.Printf("  %-13s run %d: %.0f rec/s, %.1f MB/s, %.2f CPU s, peak RSS %.0f MB",
+					s, r+1, m.recordsPerSec(), m.mbPerSec(), m.CPU, float64(m.PeakRSS)/1e6)
+			}
 			got[s] = append(got[s], m)
 		}
 	}
@@ -301,7 +310,7 @@ func sizeName(n int) string {
 func (e *env) sourceScenario(ctx context.Context) ([]row, error) {
 	var rows []row
 	for _, size := range e.o.sizes {
-		n := int64(e.o.mb) * 1_000_000 / int64(size)
+		n := e.records(size)
 		ms, err := e.alternate([]string{sideSluice, sideFranz}, func(side string) (measurement, error) {
 			topic, err := e.newTopic(ctx, 3)
 			if err != nil {
@@ -346,6 +355,13 @@ func (e *env) sourceScenario(ctx context.Context) ([]row, error) {
 	return rows, nil
 }
 
+// records is how many records a source or sink run moves: -mb megabytes,
+// and at least a million records, so that every run lasts long enough to
+// time well.
+func (e *env) records(size int) int64 {
+	return max(int64(e.o.mb)*1_000_000/int64(size), 1_000_000)
+}
+
 // deleteConnectorsQuietly removes every connector (between runs).
 func (e *env) deleteConnectorsQuietly(ctx context.Context) {
 	res, err := e.api.Connectors.ListConnectors(ctx, connect.NewRequest(&sluicev1.ListConnectorsRequest{}))
@@ -377,7 +393,7 @@ func (e *env) fill(ctx context.Context, n int64, size int) (string, error) {
 func (e *env) sinkScenario(ctx context.Context) ([]row, error) {
 	var rows []row
 	for _, size := range e.o.sizes {
-		n := int64(e.o.mb) * 1_000_000 / int64(size)
+		n := e.records(size)
 		topic, err := e.fill(ctx, n, size)
 		if err != nil {
 			return nil, err

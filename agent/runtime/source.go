@@ -16,6 +16,10 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 )
 
+// maxBufferedBytes bounds the record bytes a source task has in flight to
+// Kafka: Poll waits when it is reached, which bounds the task's memory.
+const maxBufferedBytes = 32 << 20
+
 // drainTimeout bounds how long a stopping source task waits for Kafka to
 // acknowledge what it has produced.
 const drainTimeout = 30 * time.Second
@@ -37,6 +41,7 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 		kgo.ProducerBatchMaxBytes(1 << 20),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(100_000),
+		kgo.MaxBufferedBytes(maxBufferedBytes),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
 	}, popts...)

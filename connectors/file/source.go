@@ -33,8 +33,9 @@ const (
 	PositionKey  = "position"
 )
 
-// readBuffer is the size of the source's read buffer.
-const readBuffer = 1 << 20
+// readBuffer is the size of the source's read buffer: large enough for
+// few system calls, small enough for many tasks on one agent.
+const readBuffer = 64 << 10
 
 // idleWait is how long Poll waits for more data at the end of the file.
 const idleWait = 250 * time.Millisecond
@@ -217,7 +218,9 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		line = line[:len(line)-1]
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if backing == nil || cap(backing)-len(backing) < len(line) {
-			backing = make([]byte, 0, max(64<<10, len(line)))
+			// Sized for what is already read: a small file gets a small
+			// block, a large one 64 KiB blocks.
+			backing = make([]byte, 0, max(len(line), min(64<<10, len(line)+s.r.Buffered())))
 		}
 		start := len(backing)
 		backing = append(backing, line...)
