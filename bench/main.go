@@ -23,9 +23,11 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -57,9 +59,9 @@ func main() {
 	flag.StringVar(&brokers, "kafka", "127.0.0.1:9092", "Kafka brokers")
 	flag.StringVar(&scenarios, "scenarios", "source,sink,file-source,startup,many", "scenarios to run: source, sink, file-source, startup, many")
 	flag.StringVar(&sizes, "sizes", "100,1024", "record sizes in bytes")
-	flag.IntVar(&o.mb, "mb", 200, "megabytes of record values per source and sink run (at least a million records)")
+	flag.IntVar(&o.mb, "mb", 200, "megabytes of record values per source and sink run (at least half a million records)")
 	flag.IntVar(&o.fileMB, "file-mb", 1024, "size of the file-source scenario's log file in megabytes")
-	flag.IntVar(&o.runs, "runs", 2, "runs per side (alternating)")
+	flag.IntVar(&o.runs, "runs", 3, "runs per side (alternating); each side reports its median")
 	flag.IntVar(&o.connects, "connectors", 50, "connectors in the many scenario")
 	flag.BoolVar(&o.connect, "kafka-connect", true, "also measure Apache Kafka Connect (installs its jars on first use)")
 	flag.StringVar(&o.out, "out", "bench/results", "where to write results.md, results.json and the charts")
@@ -75,7 +77,15 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		killAll()
+		os.Exit(130)
+	}()
 	if err := run(context.Background(), o); err != nil {
+		killAll()
 		log.Fatal(err)
 	}
 }

@@ -8,9 +8,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
+
+var (
+	procsMu sync.Mutex
+	procs   = map[*proc]bool{}
+)
+
+// killAll ends every process the bench started (on interrupt).
+func killAll() {
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	for p := range procs {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
 
 // proc is one measured process.
 type proc struct {
@@ -37,9 +52,15 @@ func startProc(dir, name string, argv []string, extraEnv ...string) (*proc, erro
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
+	procsMu.Lock()
+	procs[p] = true
+	procsMu.Unlock()
 	go func() {
 		_ = cmd.Wait()
 		f.Close()
+		procsMu.Lock()
+		delete(procs, p)
+		procsMu.Unlock()
 		close(p.done)
 	}()
 	return p, nil
@@ -100,24 +121,31 @@ func (p *proc) totalCPU() float64 {
 
 // cpuSeconds reads the process's user+system CPU time while it runs.
 func (p *proc) cpuSeconds() float64 {
+	c, _ := p.readCPU()
+	return c
+}
+
+// readCPU reads the process's user+system CPU time from /proc; false when
+// the process is gone (or a zombie).
+func (p *proc) readCPU() (float64, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := strings.Fields(s[i+1:])
 	// Fields after the command: state is f[0]; utime is field 14 of the
 	// whole line, so f[11], stime f[12].
-	if len(f) < 13 {
-		return 0
+	if len(f) < 13 || f[0] == "Z" {
+		return 0, false
 	}
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
+	return (ut + st) / 100, true // USER_HZ is 100 on Linux
 }
 
 // rss reads the process's resident set size in bytes while it runs.
@@ -158,8 +186,8 @@ func watch(ctx context.Context, p *proc, timeout time.Duration, target int64, pr
 		}
 		if n >= target {
 			w.last = now
-			c := p.cpuSeconds()
-			if c == 0 { // the process already exited: its final accounting
+			c, ok := p.readCPU()
+			if !ok { // the process already exited: its final accounting
 				<-p.done
 				c = p.totalCPU()
 			}

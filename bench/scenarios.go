@@ -146,7 +146,10 @@ func (e *env) deleteConnector(ctx context.Context, name string) {
 // admin helpers
 
 func (e *env) admin() (*kadm.Client, func(), error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.o.brokers...))
+	// Fresh metadata: a topic created a moment ago must not stay unknown
+	// for the client's default metadata age (minutes).
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.o.brokers...), kgo.MetadataMinAge(50*time.Millisecond),
+		kgo.MetadataMaxAge(time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -356,10 +359,10 @@ func (e *env) sourceScenario(ctx context.Context) ([]row, error) {
 }
 
 // records is how many records a source or sink run moves: -mb megabytes,
-// and at least a million records, so that every run lasts long enough to
-// time well.
+// and at least half a million records, so that every run lasts long enough
+// to time well.
 func (e *env) records(size int) int64 {
-	return max(int64(e.o.mb)*1_000_000/int64(size), 1_000_000)
+	return max(int64(e.o.mb)*1_000_000/int64(size), 500_000)
 }
 
 // deleteConnectorsQuietly removes every connector (between runs).
