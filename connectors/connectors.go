@@ -100,7 +100,10 @@ type Source interface {
 	// Open prepares the task to poll, resuming from ctx.Offsets.
 	Open(ctx context.Context, sc SourceContext) error
 	// Poll returns the next batch of records. It may block until records
-	// are there or ctx ends, and may return an empty batch. An error fails
+	// are there or ctx ends, and may return an empty batch. The runtime is
+	// done with a batch's slice when it calls Poll again, so a source may
+	// reuse the slice; the bytes the records point to may still be in
+	// flight to Kafka and must not be reused. An error fails
 	// the task, unless it wraps ErrRetriable, which makes the runtime call
 	// Poll again after a backoff.
 	Poll(ctx context.Context) ([]Record, error)

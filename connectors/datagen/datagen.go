@@ -118,6 +118,8 @@ type source struct {
 	// from: one copy per value instead of a hash per byte.
 	filler []byte
 
+	recs []connectors.Record
+
 	tokens float64
 	last   time.Time
 }
@@ -228,7 +230,13 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	recs := make([]connectors.Record, n)
+	// The slice is reused from Poll to Poll (the runtime is done with it);
+	// the value bytes are not.
+	if cap(s.recs) < n {
+		s.recs = make([]connectors.Record, n)
+	}
+	recs := s.recs[:n]
+	clear(recs)
 	backing := make([]byte, 0, n*(s.size+8))
 	var keys []byte
 	if s.keyMode != "none" {

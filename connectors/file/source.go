@@ -92,6 +92,8 @@ type source struct {
 	warned bool
 	// pending holds the start of a line whose newline has not arrived yet.
 	pending []byte
+	// recs is the batch slice, reused from Poll to Poll.
+	recs []connectors.Record
 }
 
 func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
@@ -189,8 +191,10 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			return nil, wait(ctx, idleWait)
 		}
 	}
+	// The runtime is done with the previous batch's slice when it calls
+	// Poll again: reuse it (the bytes its records point to are not reused).
+	recs := s.recs[:0]
 	var (
-		recs []connectors.Record
 		// Lines of one batch share one backing array, allocated per batch:
 		// records in flight are never overwritten.
 		backing []byte
@@ -224,9 +228,6 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		}
 		start := len(backing)
 		backing = append(backing, line...)
-		if recs == nil {
-			recs = make([]connectors.Record, 0, min(s.batch, 256))
-		}
 		recs = append(recs, connectors.Record{
 			Topic:           s.topic,
 			Partition:       -1,
@@ -235,6 +236,7 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			SourcePartition: s.partition,
 		})
 	}
+	s.recs = recs
 	if len(recs) > 0 {
 		// The runtime commits offsets per batch: only the last record of
 		// a batch needs its offset, which saves a map per line.
