@@ -237,6 +237,9 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	}
 	recs := s.recs[:n]
 	clear(recs)
+	if n < s.batch {
+		s.recs = nil // a rate-limited or finishing task keeps no batch memory
+	}
 	backing := make([]byte, 0, n*(s.size+8))
 	var keys []byte
 	if s.keyMode != "none" {

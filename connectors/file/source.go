@@ -236,7 +236,14 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			SourcePartition: s.partition,
 		})
 	}
-	s.recs = recs
+	// Keep the slice for the next Poll only while the file keeps the task
+	// busy (full batches): an idle task then holds no batch memory, and no
+	// stale records pin old line blocks.
+	if len(recs) == s.batch {
+		s.recs = recs
+	} else {
+		s.recs = nil
+	}
 	if len(recs) > 0 {
 		// The runtime commits offsets per batch: only the last record of
 		// a batch needs its offset, which saves a map per line.
