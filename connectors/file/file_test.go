@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +152,41 @@ func TestValidationNamesFields(t *testing.T) {
 		if !strings.Contains(strings.Join(got, ","), want) {
 			t.Errorf("errors %v do not name %s", errs, want)
 		}
+	}
+}
+
+// A file that starts small and then grows is read whole through the
+// reader's switch to a full-size buffer.
+func TestSourceGrowsItsBuffer(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(path, []byte("first\npart"), 0o644)
+	s := openSource(t, map[string]string{"file": path, "topic": "t", "batch.size": "100000"}, nil)
+	if got := lines(poll(t, s)); len(got) != 1 || got[0] != "first" {
+		t.Fatalf("got %q", got)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	var want []string
+	f.WriteString("ial\n")
+	want = append(want, "partial")
+	for i := range 20000 {
+		l := strings.Repeat("x", i%50) + "-" + fmt.Sprint(i)
+		f.WriteString(l + "\n")
+		want = append(want, l)
+	}
+	f.Close()
+	var got []string
+	for len(got) < len(want) {
+		recs := poll(t, s)
+		if len(recs) == 0 {
+			break
+		}
+		got = append(got, lines(recs)...)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("read %d lines, want %d (or content differs)", len(got), len(want))
+	}
+	if s.r.Size() != readBuffer {
+		t.Fatalf("buffer %d, want %d after growth", s.r.Size(), readBuffer)
 	}
 }

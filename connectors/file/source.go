@@ -37,6 +37,23 @@ const (
 // few system calls, small enough for many tasks on one agent.
 const readBuffer = 64 << 10
 
+// minReadBuffer is the smallest read buffer, for small files.
+const minReadBuffer = 4 << 10
+
+// grow gives the reader a full-size buffer once the unread part of the
+// file outgrows the small one. It swaps readers only when nothing is
+// buffered, so no byte is lost.
+func (s *source) grow() {
+	if s.r.Size() >= readBuffer || s.r.Buffered() > 0 {
+		return
+	}
+	st, err := s.f.Stat()
+	if err != nil || st.Size()-s.pos-int64(len(s.pending)) <= int64(s.r.Size()) {
+		return
+	}
+	s.r = bufio.NewReaderSize(s.f, readBuffer)
+}
+
 // idleWait is how long Poll waits for more data at the end of the file.
 const idleWait = 250 * time.Millisecond
 
@@ -108,14 +125,14 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 		s.log = slog.Default()
 	}
 	s.partition = map[string]any{PartitionKey: s.path}
-	s.valSchema = schema.StringSchema()
+	s.valSchema = &schema.Schema{Type: schema.String}
 	if sc.Offsets != nil {
 		if off := sc.Offsets.Offset(s.partition); off != nil {
 			p, err := asInt64(off[PositionKey])
 			if err != nil {
 				return fmt.Errorf("stored offset of %s: %w", s.path, err)
 			}
-			s.pos = p
+			s.pos = max(p, 0)
 			s.log.Info("resuming file", "file", s.path, "position", p)
 		}
 	}
@@ -171,11 +188,9 @@ func (s *source) open() (bool, error) {
 	}
 	s.warned = false
 	s.f = f
-	if s.r == nil {
-		s.r = bufio.NewReaderSize(f, readBuffer)
-	} else {
-		s.r.Reset(f)
-	}
+	// A small file gets a small buffer (many idle tasks stay light); it
+	// grows to readBuffer when the file does (see grow).
+	s.r = bufio.NewReaderSize(f, int(min(readBuffer, max(minReadBuffer, st.Size()-s.pos))))
 	return true, nil
 }
 
@@ -191,6 +206,7 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			return nil, wait(ctx, idleWait)
 		}
 	}
+	s.grow()
 	// The runtime is done with the previous batch's slice when it calls
 	// Poll again: reuse it (the bytes its records point to are not reused).
 	recs := s.recs[:0]
@@ -250,14 +266,35 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		recs[len(recs)-1].SourceOffset = map[string]any{PositionKey: s.pos}
 		return recs, nil
 	}
-	// Nothing new: check for truncation, then wait.
-	if st, err := os.Stat(s.path); err == nil && st.Size() < s.pos {
-		s.log.Warn("file was truncated: reading it from the start", "file", s.path, "position", s.pos, "size", st.Size())
+	// Nothing new: if the file was truncated or replaced, start it over
+	// (the next Poll opens it); otherwise wait for more.
+	if why := s.changed(); why != "" {
+		s.log.Warn("file was "+why+": reading it from the start", "file", s.path, "position", s.pos)
 		s.f.Close()
-		s.f, s.pos, s.pending = nil, 0, nil
+		s.f, s.r, s.pos, s.pending = nil, nil, 0, nil
 		return nil, nil
 	}
 	return nil, wait(ctx, idleWait)
+}
+
+// changed says whether the file at s.path is no longer the one being read
+// from where it was read to: "truncated" when it is shorter than what was
+// read (the complete lines and the pending partial one), "replaced" when
+// the path names another file (rotated by renaming, or saved by an editor
+// that writes a new file), "" otherwise. A file that is gone keeps being
+// read, as it may come back.
+func (s *source) changed() string {
+	st, err := os.Stat(s.path)
+	if err != nil {
+		return ""
+	}
+	if st.Size() < s.pos+int64(len(s.pending)) {
+		return "truncated"
+	}
+	if cur, err := s.f.Stat(); err == nil && !os.SameFile(st, cur) {
+		return "replaced"
+	}
+	return ""
 }
 
 func wait(ctx context.Context, d time.Duration) error {
