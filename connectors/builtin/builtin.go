@@ -1,8 +1,10 @@
-// Package builtin registers the connectors that ship with Sluice:
+// Package builtin registers the connectors that ship with Sluice, each found
+// by its short name, its Kafka Connect class (full or simple name, with or
+// without the Connector suffix) and its aliases:
 //
-//	file-source  org.apache.kafka.connect.file.FileStreamSourceConnector
-//	file-sink    org.apache.kafka.connect.file.FileStreamSinkConnector
-//	datagen      generated records for demos and benchmarks
+//	file-source  org.apache.kafka.connect.file.FileStreamSourceConnector, FileStreamSource
+//	file-sink    org.apache.kafka.connect.file.FileStreamSinkConnector, FileStreamSink
+//	datagen      DatagenConnector: generated records for demos and benchmarks
 package builtin
 
 import (
@@ -18,7 +20,8 @@ func Plugins() []*connectors.Plugin {
 	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin()}
 }
 
-// Register adds every built-in connector to r.
+// Register adds every built-in connector to r. It fails if r already
+// holds a plugin under one of their names.
 func Register(r *connectors.Registry) error {
 	for _, p := range Plugins() {
 		if err := r.Register(*p); err != nil {

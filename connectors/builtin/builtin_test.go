@@ -1,6 +1,10 @@
 package builtin
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicehq/sluice/connectors"
+)
 
 func TestLookup(t *testing.T) {
 	t.Parallel()
@@ -20,5 +24,33 @@ func TestLookup(t *testing.T) {
 		if !ok || p.Name != want {
 			t.Errorf("Lookup(%q) = %v, %v; want %s", name, p, ok, want)
 		}
+	}
+}
+
+func TestRegistryCopiesAndRegister(t *testing.T) {
+	t.Parallel()
+	a, b := Registry(), Registry()
+	extra := *a.Plugins()[0]
+	extra.Name, extra.Class, extra.Aliases = "extra", "", nil
+	if err := a.Register(extra); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Lookup("extra"); ok {
+		t.Fatal("a plugin added to one copy shows in another")
+	}
+	if got := len(b.Plugins()); got != 3 {
+		t.Fatalf("%d plugins, want 3", got)
+	}
+	r := connectors.NewRegistry()
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"file-source", "file-sink", "datagen"} {
+		if _, ok := r.Lookup(n); !ok {
+			t.Fatalf("Register did not add %s", n)
+		}
+	}
+	if err := Register(r); err == nil {
+		t.Fatal("registering twice: no error")
 	}
 }

@@ -1,14 +1,28 @@
 // Package datagen is a source that generates records: a fixed number or an
 // endless stream, at a set rate or as fast as Kafka takes them, split over
 // tasks. It drives demos and benchmarks, and resumes where it stopped.
+//
+// TaskConfigs gives each task datagen.task (its number t) and
+// datagen.task.count (n, tasks.max, or records.total if that is smaller).
+// Task t generates the sequence numbers t, t+n, t+2n, ... below
+// records.total, so the tasks' records are disjoint and add up to the total,
+// and runs at records.per.second/n. Its source partition is
+// {"datagen.task": t} and its offset {"seq": next sequence number}, set on
+// the last record of each batch only. Once a task has generated its share,
+// Poll returns an empty batch every second until the task stops.
+//
+// Values are deterministic for a seed and sequence number: in text mode
+// exactly record.bytes of printable ASCII starting with the sequence
+// number, in json mode {"seq":N,"task":T,"payload":"..."} of about
+// record.bytes. Keys and values have a string schema.
 package datagen
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -54,7 +68,7 @@ func Plugin() *connectors.Plugin {
 				Doc: "Most records returned by one poll."},
 			{Name: KeyKeyMode, Type: connectors.TypeString, Default: "none", Importance: connectors.Low,
 				Allowed: []string{"none", "sequence", "random"},
-				Doc:     "Record keys: none (null), sequence (the sequence number as text) or random (a random number as text)."},
+				Doc:     "Record keys: none (null), sequence (the sequence number as text) or random (a pseudo-random number as text, derived from seed and sequence number)."},
 			{Name: KeyValueMode, Type: connectors.TypeString, Default: "text", Importance: connectors.Low,
 				Allowed: []string{"text", "json"},
 				Doc:     "Record values: text (printable ASCII starting with the sequence number) or json (an object with seq, task and payload), both as strings."},
@@ -62,6 +76,10 @@ func Plugin() *connectors.Plugin {
 				Doc: "Seed of the generated content: the same seed gives the same records."},
 		}},
 		TaskConfigs: func(cfg connectors.Config, maxTasks int) ([]map[string]string, error) {
+			// No task without records to generate.
+			if total := cfg.Int64(KeyTotal); total > 0 && total < int64(maxTasks) {
+				maxTasks = int(total)
+			}
 			out := make([]map[string]string, maxTasks)
 			for i := range out {
 				m := make(map[string]string, len(cfg.Raw())+2)
@@ -79,21 +97,21 @@ func Plugin() *connectors.Plugin {
 }
 
 func positiveInt(v string) error {
-	if n, err := strconv.Atoi(v); err != nil || n < 1 {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 {
 		return fmt.Errorf("%q must be a whole number of at least 1", v)
 	}
 	return nil
 }
 
 func nonNegativeInt(v string) error {
-	if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
 		return fmt.Errorf("%q must be a whole number of 0 or more", v)
 	}
 	return nil
 }
 
 func nonNegativeFloat(v string) error {
-	if f, err := strconv.ParseFloat(v, 64); err != nil || f < 0 {
+	if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || f < 0 {
 		return fmt.Errorf("%q must be a number of 0 or more", v)
 	}
 	return nil
@@ -113,7 +131,6 @@ type source struct {
 	partition   map[string]any
 	valSchema   *schema.Schema
 	keySchema   *schema.Schema
-	rng         *rand.Rand
 	// filler is deterministic text (from the seed) that values are cut
 	// from: one copy per value instead of a hash per byte.
 	filler []byte
@@ -127,7 +144,13 @@ type source struct {
 func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	c := sc.Config
 	s.topic = c.String(KeyTopic)
-	s.task, _ = strconv.ParseInt(c.String(keyTask), 10, 64)
+	// TaskConfigs sets datagen.task; a config made without it falls back
+	// on the runtime's task.id.
+	task, ok := c.Lookup(keyTask)
+	if !ok {
+		task = c.String(connectors.KeyTaskID)
+	}
+	s.task, _ = strconv.ParseInt(task, 10, 64)
 	s.count, _ = strconv.ParseInt(c.String(keyTaskCount), 10, 64)
 	if s.count < 1 {
 		s.count = 1
@@ -140,17 +163,20 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	if total > 0 {
 		s.limit = total
 	}
-	s.size = c.Int(KeyBytes)
+	s.size = max(c.Int(KeyBytes), 1)
 	s.batch = c.Int(KeyBatch)
-	s.keyMode = c.String(KeyKeyMode)
-	s.jsonMode = c.String(KeyValueMode) == "json"
+	if s.batch < 1 {
+		s.batch = 1000
+	}
+	// Validation compares modes without case; so does the task.
+	s.keyMode = strings.ToLower(strings.TrimSpace(c.String(KeyKeyMode)))
+	s.jsonMode = strings.EqualFold(strings.TrimSpace(c.String(KeyValueMode)), "json")
 	s.seed = uint64(c.Int64(KeySeed))
 	s.rate = c.Float(KeyRate) / float64(s.count)
 	s.next = s.task
 	s.partition = map[string]any{partitionTask: s.task}
-	s.valSchema = schema.StringSchema()
-	s.keySchema = schema.StringSchema()
-	s.rng = rand.New(rand.NewPCG(s.seed, uint64(s.task)))
+	s.valSchema = &schema.Schema{Type: schema.String}
+	s.keySchema = s.valSchema
 	s.filler = make([]byte, fillerSize+s.size)
 	for i := range s.filler {
 		s.filler[i] = alphabet[mix(s.seed, 0, i)%uint64(len(alphabet))]
@@ -161,7 +187,12 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 			if err != nil {
 				return fmt.Errorf("stored offset: %w", err)
 			}
-			s.next = n
+			// Stay on this task's sequence numbers (t, t+count, ...), in
+			// case tasks.max changed since the offset was committed.
+			s.next = s.task
+			if n > s.task {
+				s.next += (n - s.task + s.count - 1) / s.count * s.count
+			}
 		}
 	}
 	return nil
@@ -173,10 +204,18 @@ func asInt64(v any) (int64, error) {
 		return x, nil
 	case int:
 		return int64(x), nil
+	case int32:
+		return int64(x), nil
 	case float64:
 		return int64(x), nil
 	case json.Number:
-		return x.Int64()
+		if n, err := x.Int64(); err == nil {
+			return n, nil
+		}
+		f, err := x.Float64()
+		return int64(f), err
+	case string:
+		return strconv.ParseInt(x, 10, 64)
 	}
 	return 0, fmt.Errorf("%v (%T) is not a number", v, v)
 }
@@ -240,7 +279,13 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	if n < s.batch {
 		s.recs = nil // a rate-limited or finishing task keeps no batch memory
 	}
-	backing := make([]byte, 0, n*(s.size+8))
+	// One backing array per batch, sized for every value: records in
+	// flight are never overwritten.
+	per := s.size + 8
+	if s.jsonMode {
+		per = max(s.size, jsonOverhead)
+	}
+	backing := make([]byte, 0, n*per)
 	var keys []byte
 	if s.keyMode != "none" {
 		keys = make([]byte, 0, n*20)
@@ -260,7 +305,9 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			if s.keyMode == "sequence" {
 				keys = strconv.AppendInt(keys, seq, 10)
 			} else {
-				keys = strconv.AppendUint(keys, s.rng.Uint64(), 10)
+				// Random-looking but a function of seed and seq, so a
+				// resumed task makes the same keys.
+				keys = strconv.AppendUint(keys, mix(s.seed, seq, -1), 10)
 			}
 			r.Key, r.KeySchema = keys[ks:len(keys):len(keys)], s.keySchema
 		}
@@ -270,6 +317,10 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 }
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// jsonOverhead is the longest JSON value without payload:
+// {"seq":N,"task":T,"payload":""} with 19-digit numbers.
+const jsonOverhead = len(`{"seq":,"task":,"payload":""}`) + 2*19
 
 // fillerSize is how much filler text values are cut from.
 const fillerSize = 64 << 10

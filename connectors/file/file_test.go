@@ -190,3 +190,217 @@ func TestSourceGrowsItsBuffer(t *testing.T) {
 		t.Fatalf("buffer %d, want %d after growth", s.r.Size(), readBuffer)
 	}
 }
+
+func TestSourceRestartsTruncatedFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(path, []byte("aaaa\nbbbb\n"), 0o644)
+	s := openSource(t, map[string]string{"file": path, "topic": "t"}, nil)
+	if got := strings.Join(lines(poll(t, s)), "|"); got != "aaaa|bbbb" {
+		t.Fatalf("got %q", got)
+	}
+	os.WriteFile(path, []byte("c\n"), 0o644) // truncates, then writes
+	var got []string
+	for range 3 {
+		got = append(got, lines(poll(t, s))...)
+	}
+	if strings.Join(got, "|") != "c" {
+		t.Fatalf("after truncation: %q, want c", got)
+	}
+}
+
+func TestSourceRestartsReplacedFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "in.txt")
+	os.WriteFile(path, []byte("old\n"), 0o644)
+	s := openSource(t, map[string]string{"file": path, "topic": "t"}, nil)
+	if got := lines(poll(t, s)); len(got) != 1 || got[0] != "old" {
+		t.Fatalf("got %q", got)
+	}
+	// Rotated: a new, longer file renamed over the path.
+	next := filepath.Join(dir, "next.txt")
+	os.WriteFile(next, []byte("new one\nnew two\n"), 0o644)
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		got = append(got, lines(poll(t, s))...)
+	}
+	if strings.Join(got, "|") != "new one|new two" {
+		t.Fatalf("after replacement: %q", got)
+	}
+}
+
+// Stored positions arrive as whatever the offset store decoded.
+func TestSourceResumesFromAnyNumber(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(path, []byte("ab\r\ncd\r\nef\r\n"), 0o644)
+	key, _ := json.Marshal(map[string]any{PartitionKey: path})
+	for _, pos := range []any{int64(4), json.Number("4"), float64(4), 4} {
+		s := openSource(t, map[string]string{"file": path, "topic": "t"}, offsets{string(key): {PositionKey: pos}})
+		recs := poll(t, s)
+		if got := strings.Join(lines(recs), "|"); got != "cd|ef" {
+			t.Fatalf("from %T: %q", pos, got)
+		}
+		if off := recs[len(recs)-1].SourceOffset[PositionKey]; off != int64(12) {
+			t.Fatalf("from %T: position %v, want 12", pos, off)
+		}
+	}
+	// A position past the end (another file by that name): from the start.
+	s := openSource(t, map[string]string{"file": path, "topic": "t"}, offsets{string(key): {PositionKey: int64(1000)}})
+	if got := strings.Join(lines(poll(t, s)), "|"); got != "ab|cd|ef" {
+		t.Fatalf("from past the end: %q", got)
+	}
+}
+
+// Each record has the shape Kafka Connect's FileStreamSourceTask gives it.
+func TestSourceRecordShape(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "in.txt")
+	os.WriteFile(path, []byte("x\ny\n"), 0o644)
+	s := openSource(t, map[string]string{"file": path, "topic": "lines"}, nil)
+	recs := poll(t, s)
+	for i, r := range recs {
+		if r.Topic != "lines" || r.Partition != -1 || r.Key != nil || r.ValueSchema == nil ||
+			r.ValueSchema.Type != "string" || r.SourcePartition[PartitionKey] != path {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+	}
+	if recs[1].SourceOffset[PositionKey] != int64(4) {
+		t.Fatalf("last offset %v", recs[1].SourceOffset)
+	}
+	// Records of one batch do not share bytes: appending to one value
+	// cannot overwrite the next.
+	_ = append(recs[0].Value, 'Z')
+	if string(recs[1].Value) != "y" {
+		t.Fatalf("values overlap: %q", recs[1].Value)
+	}
+}
+
+func TestSourceRunsOneTask(t *testing.T) {
+	t.Parallel()
+	r := connectors.NewRegistry()
+	if err := r.Register(*SourcePlugin()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{"name": "f", "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+		"tasks.max": "4", "file": "/tmp/x", "topic": "t"}
+	_, tasks, err := r.TaskConfigs(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 1 || tasks[0]["file"] != "/tmp/x" || tasks[0][connectors.KeyTaskID] != "0" {
+		t.Fatalf("tasks %v", tasks)
+	}
+	if _, ok := cfg[connectors.KeyTaskID]; ok {
+		t.Fatal("the connector config was changed")
+	}
+}
+
+func TestSinkValidationNamesFile(t *testing.T) {
+	t.Parallel()
+	r := connectors.NewRegistry()
+	r.Register(*SinkPlugin())
+	_, errs := r.Validate(map[string]string{"name": "x", "connector.class": "FileStreamSink", "topics": "t"})
+	if len(errs) != 1 || errs[0].Field != "file" {
+		t.Fatalf("errors %v, want one naming file", errs)
+	}
+	if ss, ok := SinkPlugin().NewSink().(connectors.StructuredSink); !ok || ss.NeedsStructure() {
+		t.Fatal("file-sink must take raw bytes")
+	}
+}
+
+// Several tasks appending to one file interleave whole lines.
+func TestSinkTasksAppendWholeLines(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "out.txt")
+	p := SinkPlugin()
+	cfg := connectors.NewConfig(p.Spec, map[string]string{"file": path})
+	const tasks, batches, perBatch = 4, 50, 200
+	line := strings.Repeat("y", 300)
+	errs := make(chan error, tasks)
+	for task := range tasks {
+		go func() {
+			s := p.NewSink()
+			ctx := context.Background()
+			if err := s.Open(ctx, connectors.SinkContext{TaskInfo: connectors.TaskInfo{Config: cfg}}); err != nil {
+				errs <- err
+				return
+			}
+			recs := make([]connectors.Record, perBatch)
+			for i := range recs {
+				recs[i].Value = []byte(fmt.Sprintf("%d:%s", task, line))
+			}
+			for range batches {
+				if err := s.Put(ctx, recs); err != nil {
+					errs <- err
+					return
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.Close()
+		}()
+	}
+	for range tasks {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(got) != tasks*batches*perBatch {
+		t.Fatalf("%d lines, want %d", len(got), tasks*batches*perBatch)
+	}
+	for _, l := range got {
+		if len(l) != 2+len(line) || l[1] != ':' {
+			t.Fatalf("torn line %q", l)
+		}
+	}
+}
+
+func BenchmarkSource(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "in.txt")
+	line := strings.Repeat("z", 99) + "\n"
+	const n = 200_000
+	os.WriteFile(path, []byte(strings.Repeat(line, n)), 0o644)
+	b.SetBytes(int64(len(line) * n))
+	b.ReportAllocs()
+	for b.Loop() {
+		s := SourcePlugin().NewSource().(*source)
+		cfg := map[string]string{"file": path, "topic": "t"}
+		s.Open(context.Background(), connectors.SourceContext{TaskInfo: connectors.TaskInfo{Config: connectors.NewConfig(SourcePlugin().Spec, cfg)}})
+		for got := 0; got < n; {
+			recs, _ := s.Poll(context.Background())
+			got += len(recs)
+		}
+		s.Close()
+	}
+}
+
+// A structured value is written as Kafka's sink would: its toString.
+func TestSinkWritesStructuredText(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "out.txt")
+	p := SinkPlugin()
+	s := p.NewSink()
+	if err := s.Open(context.Background(), connectors.SinkContext{TaskInfo: connectors.TaskInfo{Config: connectors.NewConfig(p.Spec, map[string]string{"file": path})}}); err != nil {
+		t.Fatal(err)
+	}
+	recs := []connectors.Record{{ValueData: map[string]any{"a": int64(1)}}, {ValueData: []byte("b"), Value: []byte("ignored")}, {Value: []byte{}}}
+	if err := s.Put(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if string(b) != "{a=1}\nb\n\n" {
+		t.Fatalf("file %q", b)
+	}
+}

@@ -28,7 +28,8 @@ func SinkPlugin() *connectors.Plugin {
 	}
 }
 
-// writeBuffer is the size of the sink's write buffer.
+// writeBuffer is the most the sink buffers before it appends to the file.
+// The buffer grows to it as batches need (an idle task holds little).
 const writeBuffer = 1 << 20
 
 type sink struct {
@@ -49,9 +50,14 @@ func (s *sink) Open(_ context.Context, sc connectors.SinkContext) error {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
 	s.f = f
-	s.buf = make([]byte, 0, writeBuffer)
 	return nil
 }
+
+// NeedsStructure is false: the sink writes the raw value bytes, which with
+// StringConverter are the string Kafka Connect's sink would write. A value
+// the runtime or a transform made structured (ValueData) is written in its
+// text form.
+func (s *sink) NeedsStructure() bool { return false }
 
 // Put writes one line per record, with one append per batch (or per MiB),
 // always of whole lines, so several tasks appending to one file interleave
@@ -61,17 +67,9 @@ func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
 		r := &recs[i]
 		switch {
 		case r.ValueData != nil:
-			switch v := r.ValueData.(type) {
-			case string:
-				s.buf = append(s.buf, v...)
-			case []byte:
-				s.buf = append(s.buf, v...)
-			default:
-				b, err := textConverter.FromConnect(r.Topic, r.ValueSchema, r.ValueData)
-				if err != nil {
-					return fmt.Errorf("render value of %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
-				}
-				s.buf = append(s.buf, b...)
+			var err error
+			if s.buf, err = appendText(s.buf, r); err != nil {
+				return err
 			}
 		case r.Value != nil:
 			s.buf = append(s.buf, r.Value...)
@@ -99,6 +97,27 @@ func (s *sink) write() error {
 	}
 	s.buf = s.buf[:0]
 	return nil
+}
+
+// appendText appends the text form of a structured value: a string or
+// bytes as they are, anything else as StringConverter writes it (Java's
+// toString: {a=1} for a map, Struct{...} for a struct), or with %v if that
+// converter is not available.
+func appendText(b []byte, r *connectors.Record) ([]byte, error) {
+	switch v := r.ValueData.(type) {
+	case string:
+		return append(b, v...), nil
+	case []byte:
+		return append(b, v...), nil
+	}
+	if textConverter == nil {
+		return fmt.Appendf(b, "%v", r.ValueData), nil
+	}
+	t, err := textConverter.FromConnect(r.Topic, r.ValueSchema, r.ValueData)
+	if err != nil {
+		return b, fmt.Errorf("render value of %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	return append(b, t...), nil
 }
 
 // textConverter renders structured values as Java's toString would.

@@ -2,6 +2,24 @@
 // Connect's FileStreamSource and FileStreamSink: the same class names, config
 // keys and source offsets ({"filename": ...} / {"position": ...}), so a
 // FileStream config runs unchanged and resumes from the offsets it had.
+//
+// Unlike Kafka Connect's, both need a file: standard input and output are
+// not supported.
+//
+// file-source runs one task. It emits complete lines only (a last line
+// without its newline waits for it), strips "\n" and "\r\n", and follows the
+// file as it grows. A Poll at the end of the file waits up to 250ms and
+// returns an empty batch; so does a Poll while the file does not exist yet.
+// A file that becomes shorter than what was read, or whose path now names
+// another file, is read again from its start. The SourceOffset, the byte
+// position after the line as an int64, is set on the last record of each
+// batch only (the runtime commits per batch); every record carries the
+// SourcePartition.
+//
+// file-sink appends one line per record: a raw value as is, a structured
+// one in its text form, a null value as "null". Each Put reaches the file in
+// one append of whole lines (per MiB at most); Flush also syncs it to disk.
+// Several tasks may append to one file: their lines interleave, whole.
 package file
 
 import (
@@ -16,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -65,8 +84,9 @@ func SourcePlugin() *connectors.Plugin {
 		Aliases: []string{"FileStreamSource"},
 		Type:    connectors.SourceType,
 		Version: "1.0.0",
-		Description: "Reads a text file line by line into a topic, and keeps following it as it grows. " +
-			"Each line (without its newline) becomes one record value, as a string. Runs one task.",
+		Description: "Reads a text file line by line into a topic, and keeps following it as it grows " +
+			"(a truncated or replaced file is read again from its start). Each complete line, without its " +
+			"newline (\\n or \\r\\n), becomes one record value, as a string. Runs one task.",
 		Spec: connectors.Spec{Fields: []connectors.Field{
 			{Name: KeyFile, Type: connectors.TypeString, Required: true, Importance: connectors.High,
 				Doc: "Path of the file to read. Unlike Kafka Connect, standard input is not supported."},
@@ -88,7 +108,7 @@ func SourcePlugin() *connectors.Plugin {
 }
 
 func positive(v string) error {
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 1 {
 		return fmt.Errorf("%q must be a whole number of at least 1", v)
 	}
@@ -151,7 +171,11 @@ func asInt64(v any) (int64, error) {
 	case float64:
 		return int64(x), nil
 	case json.Number:
-		return x.Int64()
+		if n, err := x.Int64(); err == nil {
+			return n, nil
+		}
+		f, err := x.Float64()
+		return int64(f), err
 	case string:
 		return strconv.ParseInt(x, 10, 64)
 	}
