@@ -66,6 +66,12 @@ type Agent struct {
 	log *slog.Logger
 	rt  *runtime.Runtime
 	rep *reporter
+
+	// fence guards the lease deadline: past it the control plane may give
+	// this agent's tasks to another agent, so the agent stops them first.
+	fenceMu    sync.Mutex
+	leaseUntil time.Time // the earliest the session lease may expire, less a margin
+	fenced     bool
 }
 
 // New checks cfg and returns an Agent; Run starts it.
@@ -129,6 +135,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(sessDone)
 		a.sessions(sessCtx)
 	}()
+	go a.watchLease(rtCtx)
 
 	select {
 	case <-ctx.Done():
@@ -198,6 +205,7 @@ func (a *Agent) session(ctx context.Context, server string) error {
 		reg.Running = append(reg.Running, &sluicev1.RunningTask{
 			Task: &sluicev1.TaskRef{Connector: t.Task.Connector, Task: int32(t.Task.Task)}, Epoch: t.Epoch})
 	}
+	registerSent := time.Now()
 	if err := stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Register{Register: reg}}); err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
@@ -218,6 +226,8 @@ func (a *Agent) session(ctx context.Context, server string) error {
 		ttl = 5 * interval
 	}
 	a.log.Info("session open", "server", server, "replica", registered.GetReplica(), "heartbeat", interval, "ttl", ttl)
+	// The lease was granted after the registration was sent.
+	a.renewed(registerSent, ttl, true)
 	// Everything this agent knows is sent again: the new session may be
 	// with another replica, and the old session's statuses are gone.
 	a.rep.resendStates()
@@ -238,6 +248,10 @@ func (a *Agent) session(ctx context.Context, server string) error {
 			lastSeen = time.Now()
 			mu.Unlock()
 			switch m := msg.Msg.(type) {
+			case *sluicev1.SessionResponse_HeartbeatAck:
+				// The control plane renewed the lease after this heartbeat
+				// was sent.
+				a.renewed(m.HeartbeatAck.GetSendTime().AsTime(), ttl, false)
 			case *sluicev1.SessionResponse_Assignments:
 				a.apply(m.Assignments)
 			case *sluicev1.SessionResponse_Refused:
@@ -385,4 +399,49 @@ func (a *Agent) loadUnsent() error {
 	}
 	a.log.Info("offsets from the previous run queued", "file", path, "tasks", len(in))
 	return os.Remove(path)
+}
+
+// fenceMargin is how long before the earliest possible lease expiry the agent
+// stops its tasks: a fifth of the TTL, at least 500ms.
+func fenceMargin(ttl time.Duration) time.Duration { return max(ttl/5, 500*time.Millisecond) }
+
+// renewed records that the session lease was granted or renewed after sent.
+// It expires no earlier than sent + ttl.
+func (a *Agent) renewed(sent time.Time, ttl time.Duration, registered bool) {
+	until := sent.Add(ttl - fenceMargin(ttl))
+	a.fenceMu.Lock()
+	defer a.fenceMu.Unlock()
+	if registered || until.After(a.leaseUntil) {
+		a.leaseUntil = until
+	}
+	if registered && a.fenced {
+		a.fenced = false
+		a.log.Info("session restored: tasks come back with the next assignments")
+	}
+}
+
+// watchLease stops every task when the session lease may have expired
+// without a renewal: the control plane may then give the tasks to another
+// agent, and two agents must not run one task. New assignments, after a new
+// registration, start them again.
+func (a *Agent) watchLease(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.fenceMu.Lock()
+		expired := !a.leaseUntil.IsZero() && time.Now().After(a.leaseUntil) && !a.fenced
+		if expired {
+			a.fenced = true
+		}
+		a.fenceMu.Unlock()
+		if expired {
+			a.log.Error("cut off from the control plane past the session lease: stopping every task before another agent may take it")
+			a.rt.Apply(nil)
+		}
+	}
 }

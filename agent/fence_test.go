@@ -1,0 +1,193 @@
+package agent_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/sluicehq/sluice/agent"
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	client "github.com/sluicehq/sluice/clients/go"
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/controlplane"
+)
+
+// openSource counts how many of its tasks are open.
+type openSource struct{ open *atomic.Int32 }
+
+func (s openSource) Open(context.Context, connectors.SourceContext) error {
+	s.open.Add(1)
+	return nil
+}
+
+func (s openSource) Poll(ctx context.Context) ([]connectors.Record, error) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(50 * time.Millisecond):
+	}
+	return nil, nil
+}
+
+func (s openSource) Close() error {
+	s.open.Add(-1)
+	return nil
+}
+
+// proxy forwards TCP connections to target until cut.
+type proxy struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every connection: the agent can reach no
+// replica.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// heal listens again on the same address.
+func (p *proxy) heal() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.serve(ln)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAgentCutOffStopsItsTasksBeforeTheLeaseExpires cuts the network between
+// an agent and its only control plane replica (a TCP proxy the test closes):
+// the agent stops its task before its session lease may expire, and gets it
+// back, under the same epoch, once the network heals within the reassign
+// delay.
+func TestAgentCutOffStopsItsTasksBeforeTheLeaseExpires(t *testing.T) {
+	t.Parallel()
+	var open atomic.Int32
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "open-source", Type: connectors.SourceType,
+		NewSource: func() connectors.Source { return openSource{&open} }}); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 3 * time.Second
+	cp, err := controlplane.New(controlplane.Config{Listen: "127.0.0.1:0", Name: "cp", DataDir: t.TempDir(),
+		EtcdListen: "auto", SessionTTL: ttl, ReassignDelay: 30 * time.Second, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cpDone := make(chan error, 1)
+	go func() { cpDone <- cp.Run(ctx) }()
+	select {
+	case <-cp.Ready():
+	case err := <-cpDone:
+		t.Fatal(err)
+	}
+	px := newProxy(t, cp.Addr())
+	a, err := agent.New(agent.Config{Servers: []string{"http://" + px.addr}, Name: "cut-agent",
+		Brokers: []string{"127.0.0.1:1"}, Registry: reg, ReconnectMax: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- a.Run(ctx) }()
+
+	api, err := client.New("http://" + cp.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Connectors.ApplyConnector(ctx, connect.NewRequest(&sluicev1.ApplyConnectorRequest{
+		Name: "c", Config: map[string]string{"connector.class": "open-source"}})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the task open", func() bool { return open.Load() == 1 })
+	epoch := func() int64 {
+		res, err := api.Connectors.GetConnectorStatus(ctx, connect.NewRequest(&sluicev1.GetConnectorStatusRequest{Name: "c"}))
+		if err != nil || len(res.Msg.GetStatus().GetTasks()) == 0 {
+			return 0
+		}
+		return res.Msg.GetStatus().GetTasks()[0].GetEpoch()
+	}
+	before := epoch()
+
+	cut := time.Now()
+	px.cut()
+	waitFor(t, 2*ttl, "the cut-off agent to stop its task", func() bool { return open.Load() == 0 })
+	if took := time.Since(cut); took >= ttl {
+		t.Fatalf("the task stopped %s after the cut, not before the %s lease could expire", took, ttl)
+	}
+
+	px.heal()
+	waitFor(t, 30*time.Second, "the task back after the network healed", func() bool { return open.Load() == 1 })
+	if after := epoch(); after != before {
+		t.Fatalf("epoch %d after the cut, want %d: the task came back to the same agent within the delay", after, before)
+	}
+	cancel()
+	<-agentDone
+	<-cpDone
+}
