@@ -145,8 +145,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent runtime stopped: %w", err)
 	}
 	a.log.Info("agent stopping: draining tasks")
+	running := a.rt.Running()
 	stopRuntime()
 	err := <-rtDone
+	// The tasks are drained and their offsets queued: give them up, so
+	// that the control plane moves them at once instead of waiting for
+	// this agent to come back.
+	for _, t := range running {
+		a.rep.giveUp(t.Task, t.Epoch)
+	}
 	// Give the session a moment to send the final offsets.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	a.rep.waitEmpty(flushCtx)

@@ -191,3 +191,67 @@ func TestAgentCutOffStopsItsTasksBeforeTheLeaseExpires(t *testing.T) {
 	<-agentDone
 	<-cpDone
 }
+
+// TestStoppingAgentGivesItsTasksUpAtOnce stops an agent gracefully: it
+// drains its task and gives it up, and the task moves to the other agent at
+// once, without waiting for the reassign delay.
+func TestStoppingAgentGivesItsTasksUpAtOnce(t *testing.T) {
+	t.Parallel()
+	registry := func(open *atomic.Int32) *connectors.Registry {
+		reg := connectors.NewRegistry()
+		if err := reg.Register(connectors.Plugin{Name: "open-source", Type: connectors.SourceType,
+			NewSource: func() connectors.Source { return openSource{open} }}); err != nil {
+			t.Fatal(err)
+		}
+		return reg
+	}
+	var onA, onB atomic.Int32
+	const delay = time.Minute
+	cp, err := controlplane.New(controlplane.Config{Listen: "127.0.0.1:0", Name: "cp", DataDir: t.TempDir(),
+		EtcdListen: "auto", SessionTTL: 3 * time.Second, ReassignDelay: delay, Registry: registry(new(atomic.Int32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cpDone := make(chan error, 1)
+	go func() { cpDone <- cp.Run(ctx) }()
+	<-cp.Ready()
+	start := func(name string, open *atomic.Int32) (context.CancelFunc, chan error) {
+		a, err := agent.New(agent.Config{Servers: []string{"http://" + cp.Addr()}, Name: name,
+			Brokers: []string{"127.0.0.1:1"}, Registry: registry(open)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(actx) }()
+		return stop, done
+	}
+	stopA, doneA := start("agent-a", &onA)
+	api, err := client.New("http://" + cp.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "agent-a registered", func() bool {
+		res, err := api.Cluster.ListAgents(ctx, connect.NewRequest(&sluicev1.ListAgentsRequest{}))
+		return err == nil && len(res.Msg.GetAgents()) == 1
+	})
+	if _, err := api.Connectors.ApplyConnector(ctx, connect.NewRequest(&sluicev1.ApplyConnectorRequest{
+		Name: "c", Config: map[string]string{"connector.class": "open-source"}})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the task open on agent-a", func() bool { return onA.Load() == 1 })
+	stopB, doneB := start("agent-b", &onB)
+	defer func() { stopB(); <-doneB }()
+
+	stopped := time.Now()
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Fatalf("agent-a: %v", err)
+	}
+	waitFor(t, 20*time.Second, "the task on agent-b", func() bool { return onB.Load() == 1 })
+	if took := time.Since(stopped); took >= delay/2 {
+		t.Fatalf("the task moved after %s: it waited for the reassign delay", took)
+	}
+}

@@ -183,3 +183,14 @@ func (r *reporter) pendingOffsets() map[runtime.TaskRef]*pendingOffsets {
 	}
 	return out
 }
+
+// giveUp queues a report that this agent let the task go for good (it
+// stops): the control plane frees the task at once, fenced by epoch.
+func (r *reporter) giveUp(t runtime.TaskRef, epoch int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.states[t] = &sluicev1.TaskStateReport{Task: ref(t), Epoch: epoch, State: sluicev1.State_STATE_UNASSIGNED,
+		Message: "the agent stopped and gave the task up"}
+	r.unsent[t] = true
+	r.wake()
+}

@@ -152,7 +152,7 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 func pickAgent(agents map[string]*agentRecord, load map[string]int) string {
 	best := ""
 	for name, a := range agents {
-		if a.Capacity > 0 && load[name] >= int(a.Capacity) {
+		if a.Draining || (a.Capacity > 0 && load[name] >= int(a.Capacity)) {
 			continue
 		}
 		if best == "" || load[name] < load[best] || (load[name] == load[best] && name < best) {

@@ -91,6 +91,7 @@ func (h *hub) closeAll() {
 type session struct {
 	h      *hub
 	agent  string
+	rec    agentRecord
 	lease  clientv3.LeaseID
 	stream *connect.BidiStream[sluicev1.SessionRequest, sluicev1.SessionResponse]
 	cancel context.CancelFunc
@@ -140,7 +141,7 @@ func (h *hub) Session(ctx context.Context, stream *connect.BidiStream[sluicev1.S
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &session{h: h, agent: name, lease: lease.ID, stream: stream, cancel: cancel, notify: make(chan struct{}, 1)}
+	s := &session{h: h, agent: name, rec: rec, lease: lease.ID, stream: stream, cancel: cancel, notify: make(chan struct{}, 1)}
 	log := cp.log.With("agent", name)
 	defer func() {
 		// The agent is gone from this replica: its registration and the
@@ -316,8 +317,15 @@ func (s *session) taskState(ctx context.Context, r *sluicev1.TaskStateReport) er
 	cp := s.h.cp
 	tk := taskKey{Connector: r.GetTask().GetConnector(), Task: int(r.GetTask().GetTask())}
 	if r.GetState() == sluicev1.State_STATE_UNASSIGNED {
-		// The agent let the task go: clear its status if it is still ours.
-		return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(), clientv3.OpDelete(cp.keys.status(tk)))
+		// The agent gave the task up (it is shutting down): clear its
+		// status and free the task, so that the scheduler places it again
+		// at once. Fenced by the epoch, the delete cannot touch a newer
+		// assignment.
+		draining := s.rec
+		draining.Draining = true
+		return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(),
+			clientv3.OpDelete(cp.keys.status(tk)), clientv3.OpDelete(cp.keys.assign(tk)),
+			clientv3.OpPut(cp.keys.agent(s.agent), mustJSON(draining), clientv3.WithLease(s.lease)))
 	}
 	name, ok := stateNames[r.GetState()]
 	if !ok {

@@ -58,6 +58,9 @@ type agentRecord struct {
 	Capacity    int32             `json:"capacity,omitempty"`
 	Replica     string            `json:"replica"`
 	ConnectTime time.Time         `json:"connect_time"`
+	// Draining is set when the agent gives its tasks up to stop: the
+	// scheduler places nothing on it any more.
+	Draining bool `json:"draining,omitempty"`
 }
 
 type assignRecord struct {
