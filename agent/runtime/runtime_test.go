@@ -2,9 +2,11 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,4 +237,46 @@ func TestPanicFailsOnlyItsTask(t *testing.T) {
 	testenv.WaitFor(t, 30*time.Second, "the other task to finish its records", func() bool {
 		return fmt.Sprint(rep.offset(good, "seq")) == "100"
 	})
+}
+
+// flakySource fails to open its first two times.
+type flakySource struct{ opens *atomic.Int32 }
+
+func (s flakySource) Open(context.Context, connectors.SourceContext) error {
+	if s.opens.Add(1) <= 2 {
+		return errors.New("database not there yet")
+	}
+	return nil
+}
+func (s flakySource) Poll(ctx context.Context) ([]connectors.Record, error) {
+	<-ctx.Done()
+	return nil, nil
+}
+func (s flakySource) Close() error { return nil }
+
+func TestFailedTaskRestartsByItself(t *testing.T) {
+	t.Parallel()
+	var opens atomic.Int32
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "flaky", Type: connectors.SourceType,
+		NewSource: func() connectors.Source { return flakySource{&opens} }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, []string{"127.0.0.1:1"})
+	ref := runtime.TaskRef{Connector: "flaky", Task: 0}
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: taskConfig(t, reg, map[string]string{"name": "flaky", "connector.class": "flaky"}, 0)}})
+	testenv.WaitFor(t, 30*time.Second, "the task running after two failures", func() bool {
+		return rep.last(ref) == runtime.StateRunning && opens.Load() == 3
+	})
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	failed := 0
+	for _, s := range rep.states[ref] {
+		if s == runtime.StateFailed {
+			failed++
+		}
+	}
+	if failed != 2 || !strings.Contains(rep.traces[ref], "database not there yet") {
+		t.Fatalf("%d FAILED reports (want 2), trace %q", failed, rep.traces[ref])
+	}
 }

@@ -32,9 +32,10 @@ type task struct {
 	config map[string]string
 	log    *slog.Logger
 
-	epoch  atomic.Int64
-	paused atomic.Bool
-	failed atomic.Bool
+	epoch    atomic.Int64
+	paused   atomic.Bool
+	failed   atomic.Bool
+	restarts atomic.Int32
 	// wake is signalled when paused changes.
 	wake chan struct{}
 
@@ -83,6 +84,9 @@ func (t *task) stop() {
 }
 
 func (t *task) report(state State, trace, message string) {
+	if n := t.restarts.Load(); n > 0 && state == StateRunning {
+		message = fmt.Sprintf("%s (restarted %d times after failures)", message, n)
+	}
 	t.rt.cfg.Reporter.TaskState(t.ref, t.epoch.Load(), state, trace, message)
 }
 
@@ -101,34 +105,61 @@ func firstLine(s string) string {
 	return s
 }
 
-// run runs the task until its context ends or it fails.
+// Restart backoff of a failed task: it doubles from restartMin to
+// restartMax, and starts over once a run lasted healthyRun.
+const (
+	restartMin = time.Second
+	restartMax = time.Minute
+	healthyRun = time.Minute
+)
+
+// run runs the task until its context ends. A failed task is reported
+// FAILED with its trace and restarted after a backoff, on this agent, under
+// the same epoch: a broken connector keeps trying without anyone's help and
+// without disturbing any other task.
 func (t *task) run(ctx context.Context) {
 	defer close(t.done)
+	backoff := restartMin
+	for restarts := 0; ; restarts++ {
+		started := time.Now()
+		err := t.runOnce(ctx)
+		if ctx.Err() != nil || err == nil {
+			t.log.Info("task stopped")
+			return
+		}
+		t.fail(err)
+		if time.Since(started) >= healthyRun {
+			backoff = restartMin
+		}
+		t.log.Info("restarting failed task", "backoff", backoff, "restarts", restarts+1)
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, restartMax)
+		t.failed.Store(false)
+		t.restarts.Store(int32(restarts + 1))
+	}
+}
+
+// runOnce runs the task once; a panic in the connector is its error.
+func (t *task) runOnce(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			t.fail(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
 	p, errs := t.rt.cfg.Registry.Validate(t.config)
 	if len(errs) > 0 {
-		t.fail(&connectors.ValidationError{Errors: errs})
-		return
+		return &connectors.ValidationError{Errors: errs}
 	}
 	cfg := connectors.NewConfig(p.FullSpec(), t.config)
-	var err error
 	switch p.Type {
 	case connectors.SourceType:
-		err = t.runSource(ctx, p, cfg)
+		return t.runSource(ctx, p, cfg)
 	case connectors.SinkType:
-		err = t.runSink(ctx, p, cfg)
-	default:
-		err = fmt.Errorf("plugin %s has no type", p.Name)
+		return t.runSink(ctx, p, cfg)
 	}
-	if err != nil && ctx.Err() == nil {
-		t.fail(err)
-		return
-	}
-	t.log.Info("task stopped")
+	return fmt.Errorf("plugin %s has no type", p.Name)
 }
 
 // flushInterval is the task's offset flush interval.
