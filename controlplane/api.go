@@ -446,3 +446,70 @@ func (cp *ControlPlane) leaderName(ctx context.Context) string {
 	}
 	return string(lr.Kvs[0].Value)
 }
+
+// setTarget changes a connector's target state, keeping its config and
+// generation (a state change is not a config change).
+func (a *connectorAPI) setTarget(ctx context.Context, name, target string) (*sluicev1.Connector, error) {
+	cp := a.cp
+	if err := validName(name); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	for attempt := 0; attempt < 5; attempt++ {
+		resp, err := cp.etcd.Get(ctx, cp.keys.connector(name))
+		if err != nil {
+			return nil, etcdErr(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, errNotFound("connector %s not found", name)
+		}
+		var rec connectorRecord
+		if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("stored connector %s: %w", name, err))
+		}
+		if rec.TargetState == target {
+			return connectorProto(&rec, nil), nil
+		}
+		rec.TargetState, rec.UpdateTime = target, cp.cfg.Now().UTC()
+		txn, err := cp.etcd.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(cp.keys.connector(name)), "=", resp.Kvs[0].ModRevision)).
+			Then(clientv3.OpPut(cp.keys.connector(name), mustJSON(rec))).Commit()
+		if err != nil {
+			return nil, etcdErr(err)
+		}
+		if txn.Succeeded {
+			cp.log.Info("connector target state changed", "connector", name, "target", target)
+			return connectorProto(&rec, nil), nil
+		}
+	}
+	return nil, connect.NewError(connect.CodeAborted, fmt.Errorf("connector %s is being changed concurrently; try again", name))
+}
+
+// PauseConnector pauses a connector's tasks where they run.
+func (a *connectorAPI) PauseConnector(ctx context.Context, req *connect.Request[sluicev1.PauseConnectorRequest]) (*connect.Response[sluicev1.PauseConnectorResponse], error) {
+	c, err := a.setTarget(ctx, req.Msg.GetName(), targetPaused)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&sluicev1.PauseConnectorResponse{Connector: c}), nil
+}
+
+// ResumeConnector runs a paused or stopped connector again.
+func (a *connectorAPI) ResumeConnector(ctx context.Context, req *connect.Request[sluicev1.ResumeConnectorRequest]) (*connect.Response[sluicev1.ResumeConnectorResponse], error) {
+	c, err := a.setTarget(ctx, req.Msg.GetName(), targetRunning)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&sluicev1.ResumeConnectorResponse{Connector: c}), nil
+}
+
+// StopConnector stops a connector's tasks and frees them; config and
+// offsets stay.
+func (a *connectorAPI) StopConnector(ctx context.Context, req *connect.Request[sluicev1.StopConnectorRequest]) (*connect.Response[sluicev1.StopConnectorResponse], error) {
+	c, err := a.setTarget(ctx, req.Msg.GetName(), targetStopped)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&sluicev1.StopConnectorResponse{Connector: c}), nil
+}

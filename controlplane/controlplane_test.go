@@ -299,3 +299,54 @@ func TestHealthAndReflection(t *testing.T) {
 	}
 
 }
+
+func TestPauseStopResume(t *testing.T) {
+	t.Parallel()
+	cp, c := start(t, 0)
+	ctx := context.Background()
+	_, err := c.Connectors.ApplyConnector(ctx, connect.NewRequest(&sluicev1.ApplyConnectorRequest{Name: "life",
+		Config: map[string]string{"connector.class": "test-source", "topic": "t"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := connectAgent(t, cp, "agent-l")
+	first := a.assignments(1)[0]
+
+	if _, err := c.Connectors.PauseConnector(ctx, connect.NewRequest(&sluicev1.PauseConnectorRequest{Name: "life"})); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		as := a.assignments(1)
+		if as[0].GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED {
+			if as[0].GetEpoch() != first.GetEpoch() {
+				t.Fatalf("pause moved the task: epoch %d -> %d", first.GetEpoch(), as[0].GetEpoch())
+			}
+			break
+		}
+	}
+
+	if _, err := c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: "life"})); err != nil {
+		t.Fatal(err)
+	}
+	a.assignments(0)
+	res, err := c.Connectors.GetConnectorStatus(ctx, connect.NewRequest(&sluicev1.GetConnectorStatusRequest{Name: "life"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := res.Msg.GetStatus(); st.GetConnector().GetState() != sluicev1.State_STATE_STOPPED ||
+		st.GetTasks()[0].GetState() != sluicev1.State_STATE_STOPPED {
+		t.Fatalf("stopped connector status %v", st)
+	}
+
+	if _, err := c.Connectors.ResumeConnector(ctx, connect.NewRequest(&sluicev1.ResumeConnectorRequest{Name: "life"})); err != nil {
+		t.Fatal(err)
+	}
+	back := a.assignments(1)[0]
+	if back.GetTargetState() != sluicev1.TargetState_TARGET_STATE_RUNNING || back.GetEpoch() <= first.GetEpoch() {
+		t.Fatalf("resumed assignment %v", back)
+	}
+	_, err = c.Connectors.PauseConnector(ctx, connect.NewRequest(&sluicev1.PauseConnectorRequest{Name: "nope"}))
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("pause unknown connector: %v", err)
+	}
+}

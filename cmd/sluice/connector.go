@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	client "github.com/sluicehq/sluice/clients/go"
 )
 
 func newConnectorCmd(g *globalFlags) *cobra.Command {
@@ -174,7 +176,7 @@ agents that run them. -o json prints Kafka Connect's status shape
 
 	del := &cobra.Command{
 		Use:   "delete NAME",
-		Short: "Stop a connector's tasks and delete it with its offsets",
+		Short: "Stop a connector's tasks and delete it (its source offsets stay, as in Kafka Connect: a connector created again under the name resumes)",
 		Args:  exactName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
@@ -193,7 +195,53 @@ agents that run them. -o json prints Kafka Connect's status shape
 	}
 	addServerFlags(del, g)
 
-	cmd.AddCommand(apply, list, get, status, del)
+	lifecycle := func(verb, short string, call func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   verb + " NAME",
+			Short: short,
+			Args:  exactName,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				cn, err := call(cmd.Context(), c, args[0])
+				if err != nil {
+					return g.apiError(err)
+				}
+				if g.output != "table" {
+					return printStructured(cmd.OutOrStdout(), g.output, connectorJSON(cn))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "connector %s: target state %s\n", args[0], targetName(cn.GetTargetState()))
+				return nil
+			},
+		}
+	}
+	pause := lifecycle("pause", "Pause a connector: its tasks stay on their agents and stop moving data",
+		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
+			res, err := c.Connectors.PauseConnector(ctx, connect.NewRequest(&sluicev1.PauseConnectorRequest{Name: name}))
+			if err != nil {
+				return nil, err
+			}
+			return res.Msg.GetConnector(), nil
+		})
+	resume := lifecycle("resume", "Resume a paused or stopped connector",
+		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
+			res, err := c.Connectors.ResumeConnector(ctx, connect.NewRequest(&sluicev1.ResumeConnectorRequest{Name: name}))
+			if err != nil {
+				return nil, err
+			}
+			return res.Msg.GetConnector(), nil
+		})
+	stop := lifecycle("stop", "Stop a connector: its tasks end and free their agents; config and offsets stay",
+		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
+			res, err := c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: name}))
+			if err != nil {
+				return nil, err
+			}
+			return res.Msg.GetConnector(), nil
+		})
+	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop)
 	return cmd
 }
 

@@ -605,6 +605,270 @@ func (*DeleteConnectorResponse) Descriptor() ([]byte, []int) {
 	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{9}
 }
 
+type PauseConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseConnectorRequest) Reset() {
+	*x = PauseConnectorRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseConnectorRequest) ProtoMessage() {}
+
+func (x *PauseConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseConnectorRequest.ProtoReflect.Descriptor instead.
+func (*PauseConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *PauseConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type PauseConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseConnectorResponse) Reset() {
+	*x = PauseConnectorResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseConnectorResponse) ProtoMessage() {}
+
+func (x *PauseConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseConnectorResponse.ProtoReflect.Descriptor instead.
+func (*PauseConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PauseConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
+type ResumeConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeConnectorRequest) Reset() {
+	*x = ResumeConnectorRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeConnectorRequest) ProtoMessage() {}
+
+func (x *ResumeConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeConnectorRequest.ProtoReflect.Descriptor instead.
+func (*ResumeConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ResumeConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ResumeConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeConnectorResponse) Reset() {
+	*x = ResumeConnectorResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeConnectorResponse) ProtoMessage() {}
+
+func (x *ResumeConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeConnectorResponse.ProtoReflect.Descriptor instead.
+func (*ResumeConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ResumeConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
+type StopConnectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopConnectorRequest) Reset() {
+	*x = StopConnectorRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopConnectorRequest) ProtoMessage() {}
+
+func (x *StopConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopConnectorRequest.ProtoReflect.Descriptor instead.
+func (*StopConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StopConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type StopConnectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connector     *Connector             `protobuf:"bytes,1,opt,name=connector,proto3" json:"connector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopConnectorResponse) Reset() {
+	*x = StopConnectorResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopConnectorResponse) ProtoMessage() {}
+
+func (x *StopConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopConnectorResponse.ProtoReflect.Descriptor instead.
+func (*StopConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *StopConnectorResponse) GetConnector() *Connector {
+	if x != nil {
+		return x.Connector
+	}
+	return nil
+}
+
 type GetConnectorStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -614,7 +878,7 @@ type GetConnectorStatusRequest struct {
 
 func (x *GetConnectorStatusRequest) Reset() {
 	*x = GetConnectorStatusRequest{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[10]
+	mi := &file_sluice_v1_connector_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +890,7 @@ func (x *GetConnectorStatusRequest) String() string {
 func (*GetConnectorStatusRequest) ProtoMessage() {}
 
 func (x *GetConnectorStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[10]
+	mi := &file_sluice_v1_connector_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +903,7 @@ func (x *GetConnectorStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectorStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetConnectorStatusRequest) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{10}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetConnectorStatusRequest) GetName() string {
@@ -658,7 +922,7 @@ type GetConnectorStatusResponse struct {
 
 func (x *GetConnectorStatusResponse) Reset() {
 	*x = GetConnectorStatusResponse{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[11]
+	mi := &file_sluice_v1_connector_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +934,7 @@ func (x *GetConnectorStatusResponse) String() string {
 func (*GetConnectorStatusResponse) ProtoMessage() {}
 
 func (x *GetConnectorStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[11]
+	mi := &file_sluice_v1_connector_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +947,7 @@ func (x *GetConnectorStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectorStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetConnectorStatusResponse) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{11}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetConnectorStatusResponse) GetStatus() *ConnectorStatus {
@@ -709,7 +973,7 @@ type ConnectorStatus struct {
 
 func (x *ConnectorStatus) Reset() {
 	*x = ConnectorStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[12]
+	mi := &file_sluice_v1_connector_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +985,7 @@ func (x *ConnectorStatus) String() string {
 func (*ConnectorStatus) ProtoMessage() {}
 
 func (x *ConnectorStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[12]
+	mi := &file_sluice_v1_connector_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +998,7 @@ func (x *ConnectorStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorStatus.ProtoReflect.Descriptor instead.
 func (*ConnectorStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{12}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConnectorStatus) GetName() string {
@@ -793,7 +1057,7 @@ type InstanceStatus struct {
 
 func (x *InstanceStatus) Reset() {
 	*x = InstanceStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[13]
+	mi := &file_sluice_v1_connector_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1069,7 @@ func (x *InstanceStatus) String() string {
 func (*InstanceStatus) ProtoMessage() {}
 
 func (x *InstanceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[13]
+	mi := &file_sluice_v1_connector_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1082,7 @@ func (x *InstanceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceStatus.ProtoReflect.Descriptor instead.
 func (*InstanceStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{13}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InstanceStatus) GetState() State {
@@ -864,7 +1128,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[14]
+	mi := &file_sluice_v1_connector_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1140,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[14]
+	mi := &file_sluice_v1_connector_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1153,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{14}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskStatus) GetId() int32 {
@@ -956,7 +1220,7 @@ type ListPluginsRequest struct {
 
 func (x *ListPluginsRequest) Reset() {
 	*x = ListPluginsRequest{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[15]
+	mi := &file_sluice_v1_connector_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1232,7 @@ func (x *ListPluginsRequest) String() string {
 func (*ListPluginsRequest) ProtoMessage() {}
 
 func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[15]
+	mi := &file_sluice_v1_connector_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1245,7 @@ func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPluginsRequest.ProtoReflect.Descriptor instead.
 func (*ListPluginsRequest) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{15}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{21}
 }
 
 type ListPluginsResponse struct {
@@ -993,7 +1257,7 @@ type ListPluginsResponse struct {
 
 func (x *ListPluginsResponse) Reset() {
 	*x = ListPluginsResponse{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	mi := &file_sluice_v1_connector_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1269,7 @@ func (x *ListPluginsResponse) String() string {
 func (*ListPluginsResponse) ProtoMessage() {}
 
 func (x *ListPluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	mi := &file_sluice_v1_connector_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1282,7 @@ func (x *ListPluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPluginsResponse.ProtoReflect.Descriptor instead.
 func (*ListPluginsResponse) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{16}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPluginsResponse) GetPlugins() []*Plugin {
@@ -1047,7 +1311,7 @@ type Plugin struct {
 
 func (x *Plugin) Reset() {
 	*x = Plugin{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	mi := &file_sluice_v1_connector_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1323,7 @@ func (x *Plugin) String() string {
 func (*Plugin) ProtoMessage() {}
 
 func (x *Plugin) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	mi := &file_sluice_v1_connector_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1336,7 @@ func (x *Plugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
 func (*Plugin) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{17}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Plugin) GetName() string {
@@ -1145,7 +1409,7 @@ type ConfigField struct {
 
 func (x *ConfigField) Reset() {
 	*x = ConfigField{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	mi := &file_sluice_v1_connector_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1421,7 @@ func (x *ConfigField) String() string {
 func (*ConfigField) ProtoMessage() {}
 
 func (x *ConfigField) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	mi := &file_sluice_v1_connector_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1434,7 @@ func (x *ConfigField) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigField.ProtoReflect.Descriptor instead.
 func (*ConfigField) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{18}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfigField) GetName() string {
@@ -1278,7 +1542,19 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"connectors\",\n" +
 	"\x16DeleteConnectorRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17DeleteConnectorResponse\"/\n" +
+	"\x17DeleteConnectorResponse\"+\n" +
+	"\x15PauseConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"L\n" +
+	"\x16PauseConnectorResponse\x122\n" +
+	"\tconnector\x18\x01 \x01(\v2\x14.sluice.v1.ConnectorR\tconnector\",\n" +
+	"\x16ResumeConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"M\n" +
+	"\x17ResumeConnectorResponse\x122\n" +
+	"\tconnector\x18\x01 \x01(\v2\x14.sluice.v1.ConnectorR\tconnector\"*\n" +
+	"\x14StopConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"K\n" +
+	"\x15StopConnectorResponse\x122\n" +
+	"\tconnector\x18\x01 \x01(\v2\x14.sluice.v1.ConnectorR\tconnector\"/\n" +
 	"\x19GetConnectorStatusRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"P\n" +
 	"\x1aGetConnectorStatusResponse\x122\n" +
@@ -1337,12 +1613,15 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x15PLUGIN_TYPE_CONVERTER\x10\x03\x12 \n" +
 	"\x1cPLUGIN_TYPE_HEADER_CONVERTER\x10\x04\x12\x1e\n" +
 	"\x1aPLUGIN_TYPE_TRANSFORMATION\x10\x05\x12\x19\n" +
-	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\xb5\x04\n" +
+	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\xc9\x06\n" +
 	"\x10ConnectorService\x12U\n" +
 	"\x0eApplyConnector\x12 .sluice.v1.ApplyConnectorRequest\x1a!.sluice.v1.ApplyConnectorResponse\x12T\n" +
 	"\fGetConnector\x12\x1e.sluice.v1.GetConnectorRequest\x1a\x1f.sluice.v1.GetConnectorResponse\"\x03\x90\x02\x01\x12Z\n" +
 	"\x0eListConnectors\x12 .sluice.v1.ListConnectorsRequest\x1a!.sluice.v1.ListConnectorsResponse\"\x03\x90\x02\x01\x12]\n" +
-	"\x0fDeleteConnector\x12!.sluice.v1.DeleteConnectorRequest\x1a\".sluice.v1.DeleteConnectorResponse\"\x03\x90\x02\x02\x12f\n" +
+	"\x0fDeleteConnector\x12!.sluice.v1.DeleteConnectorRequest\x1a\".sluice.v1.DeleteConnectorResponse\"\x03\x90\x02\x02\x12Z\n" +
+	"\x0ePauseConnector\x12 .sluice.v1.PauseConnectorRequest\x1a!.sluice.v1.PauseConnectorResponse\"\x03\x90\x02\x02\x12]\n" +
+	"\x0fResumeConnector\x12!.sluice.v1.ResumeConnectorRequest\x1a\".sluice.v1.ResumeConnectorResponse\"\x03\x90\x02\x02\x12W\n" +
+	"\rStopConnector\x12\x1f.sluice.v1.StopConnectorRequest\x1a .sluice.v1.StopConnectorResponse\"\x03\x90\x02\x02\x12f\n" +
 	"\x12GetConnectorStatus\x12$.sluice.v1.GetConnectorStatusRequest\x1a%.sluice.v1.GetConnectorStatusResponse\"\x03\x90\x02\x01\x12Q\n" +
 	"\vListPlugins\x12\x1d.sluice.v1.ListPluginsRequest\x1a\x1e.sluice.v1.ListPluginsResponse\"\x03\x90\x02\x01B7Z5github.com/sluicehq/sluice/api/gen/sluice/v1;sluicev1b\x06proto3"
 
@@ -1359,7 +1638,7 @@ func file_sluice_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sluice_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_sluice_v1_connector_proto_goTypes = []any{
 	(PluginType)(0),                    // 0: sluice.v1.PluginType
 	(*Connector)(nil),                  // 1: sluice.v1.Connector
@@ -1372,64 +1651,79 @@ var file_sluice_v1_connector_proto_goTypes = []any{
 	(*ListConnectorsResponse)(nil),     // 8: sluice.v1.ListConnectorsResponse
 	(*DeleteConnectorRequest)(nil),     // 9: sluice.v1.DeleteConnectorRequest
 	(*DeleteConnectorResponse)(nil),    // 10: sluice.v1.DeleteConnectorResponse
-	(*GetConnectorStatusRequest)(nil),  // 11: sluice.v1.GetConnectorStatusRequest
-	(*GetConnectorStatusResponse)(nil), // 12: sluice.v1.GetConnectorStatusResponse
-	(*ConnectorStatus)(nil),            // 13: sluice.v1.ConnectorStatus
-	(*InstanceStatus)(nil),             // 14: sluice.v1.InstanceStatus
-	(*TaskStatus)(nil),                 // 15: sluice.v1.TaskStatus
-	(*ListPluginsRequest)(nil),         // 16: sluice.v1.ListPluginsRequest
-	(*ListPluginsResponse)(nil),        // 17: sluice.v1.ListPluginsResponse
-	(*Plugin)(nil),                     // 18: sluice.v1.Plugin
-	(*ConfigField)(nil),                // 19: sluice.v1.ConfigField
-	nil,                                // 20: sluice.v1.Connector.ConfigEntry
-	nil,                                // 21: sluice.v1.TaskConfig.ConfigEntry
-	nil,                                // 22: sluice.v1.ApplyConnectorRequest.ConfigEntry
-	(TargetState)(0),                   // 23: sluice.v1.TargetState
-	(ConnectorType)(0),                 // 24: sluice.v1.ConnectorType
-	(*timestamppb.Timestamp)(nil),      // 25: google.protobuf.Timestamp
-	(State)(0),                         // 26: sluice.v1.State
+	(*PauseConnectorRequest)(nil),      // 11: sluice.v1.PauseConnectorRequest
+	(*PauseConnectorResponse)(nil),     // 12: sluice.v1.PauseConnectorResponse
+	(*ResumeConnectorRequest)(nil),     // 13: sluice.v1.ResumeConnectorRequest
+	(*ResumeConnectorResponse)(nil),    // 14: sluice.v1.ResumeConnectorResponse
+	(*StopConnectorRequest)(nil),       // 15: sluice.v1.StopConnectorRequest
+	(*StopConnectorResponse)(nil),      // 16: sluice.v1.StopConnectorResponse
+	(*GetConnectorStatusRequest)(nil),  // 17: sluice.v1.GetConnectorStatusRequest
+	(*GetConnectorStatusResponse)(nil), // 18: sluice.v1.GetConnectorStatusResponse
+	(*ConnectorStatus)(nil),            // 19: sluice.v1.ConnectorStatus
+	(*InstanceStatus)(nil),             // 20: sluice.v1.InstanceStatus
+	(*TaskStatus)(nil),                 // 21: sluice.v1.TaskStatus
+	(*ListPluginsRequest)(nil),         // 22: sluice.v1.ListPluginsRequest
+	(*ListPluginsResponse)(nil),        // 23: sluice.v1.ListPluginsResponse
+	(*Plugin)(nil),                     // 24: sluice.v1.Plugin
+	(*ConfigField)(nil),                // 25: sluice.v1.ConfigField
+	nil,                                // 26: sluice.v1.Connector.ConfigEntry
+	nil,                                // 27: sluice.v1.TaskConfig.ConfigEntry
+	nil,                                // 28: sluice.v1.ApplyConnectorRequest.ConfigEntry
+	(TargetState)(0),                   // 29: sluice.v1.TargetState
+	(ConnectorType)(0),                 // 30: sluice.v1.ConnectorType
+	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
+	(State)(0),                         // 32: sluice.v1.State
 }
 var file_sluice_v1_connector_proto_depIdxs = []int32{
-	20, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
-	23, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
-	24, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
+	26, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
+	29, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
+	30, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
 	2,  // 3: sluice.v1.Connector.tasks:type_name -> sluice.v1.TaskConfig
-	25, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
-	25, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
-	21, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
-	22, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
-	23, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
+	31, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
+	31, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
+	27, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
+	28, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
+	29, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
 	1,  // 9: sluice.v1.ApplyConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 10: sluice.v1.GetConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 11: sluice.v1.ListConnectorsResponse.connectors:type_name -> sluice.v1.Connector
-	13, // 12: sluice.v1.GetConnectorStatusResponse.status:type_name -> sluice.v1.ConnectorStatus
-	24, // 13: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
-	14, // 14: sluice.v1.ConnectorStatus.connector:type_name -> sluice.v1.InstanceStatus
-	15, // 15: sluice.v1.ConnectorStatus.tasks:type_name -> sluice.v1.TaskStatus
-	23, // 16: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
-	26, // 17: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
-	26, // 18: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
-	25, // 19: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
-	18, // 20: sluice.v1.ListPluginsResponse.plugins:type_name -> sluice.v1.Plugin
-	0,  // 21: sluice.v1.Plugin.type:type_name -> sluice.v1.PluginType
-	19, // 22: sluice.v1.Plugin.config:type_name -> sluice.v1.ConfigField
-	3,  // 23: sluice.v1.ConnectorService.ApplyConnector:input_type -> sluice.v1.ApplyConnectorRequest
-	5,  // 24: sluice.v1.ConnectorService.GetConnector:input_type -> sluice.v1.GetConnectorRequest
-	7,  // 25: sluice.v1.ConnectorService.ListConnectors:input_type -> sluice.v1.ListConnectorsRequest
-	9,  // 26: sluice.v1.ConnectorService.DeleteConnector:input_type -> sluice.v1.DeleteConnectorRequest
-	11, // 27: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
-	16, // 28: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
-	4,  // 29: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
-	6,  // 30: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
-	8,  // 31: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
-	10, // 32: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
-	12, // 33: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
-	17, // 34: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	1,  // 12: sluice.v1.PauseConnectorResponse.connector:type_name -> sluice.v1.Connector
+	1,  // 13: sluice.v1.ResumeConnectorResponse.connector:type_name -> sluice.v1.Connector
+	1,  // 14: sluice.v1.StopConnectorResponse.connector:type_name -> sluice.v1.Connector
+	19, // 15: sluice.v1.GetConnectorStatusResponse.status:type_name -> sluice.v1.ConnectorStatus
+	30, // 16: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
+	20, // 17: sluice.v1.ConnectorStatus.connector:type_name -> sluice.v1.InstanceStatus
+	21, // 18: sluice.v1.ConnectorStatus.tasks:type_name -> sluice.v1.TaskStatus
+	29, // 19: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
+	32, // 20: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
+	32, // 21: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
+	31, // 22: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
+	24, // 23: sluice.v1.ListPluginsResponse.plugins:type_name -> sluice.v1.Plugin
+	0,  // 24: sluice.v1.Plugin.type:type_name -> sluice.v1.PluginType
+	25, // 25: sluice.v1.Plugin.config:type_name -> sluice.v1.ConfigField
+	3,  // 26: sluice.v1.ConnectorService.ApplyConnector:input_type -> sluice.v1.ApplyConnectorRequest
+	5,  // 27: sluice.v1.ConnectorService.GetConnector:input_type -> sluice.v1.GetConnectorRequest
+	7,  // 28: sluice.v1.ConnectorService.ListConnectors:input_type -> sluice.v1.ListConnectorsRequest
+	9,  // 29: sluice.v1.ConnectorService.DeleteConnector:input_type -> sluice.v1.DeleteConnectorRequest
+	11, // 30: sluice.v1.ConnectorService.PauseConnector:input_type -> sluice.v1.PauseConnectorRequest
+	13, // 31: sluice.v1.ConnectorService.ResumeConnector:input_type -> sluice.v1.ResumeConnectorRequest
+	15, // 32: sluice.v1.ConnectorService.StopConnector:input_type -> sluice.v1.StopConnectorRequest
+	17, // 33: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
+	22, // 34: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
+	4,  // 35: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
+	6,  // 36: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
+	8,  // 37: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
+	10, // 38: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
+	12, // 39: sluice.v1.ConnectorService.PauseConnector:output_type -> sluice.v1.PauseConnectorResponse
+	14, // 40: sluice.v1.ConnectorService.ResumeConnector:output_type -> sluice.v1.ResumeConnectorResponse
+	16, // 41: sluice.v1.ConnectorService.StopConnector:output_type -> sluice.v1.StopConnectorResponse
+	18, // 42: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
+	23, // 43: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
+	35, // [35:44] is the sub-list for method output_type
+	26, // [26:35] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_connector_proto_init() }
@@ -1444,7 +1738,7 @@ func file_sluice_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_connector_proto_rawDesc), len(file_sluice_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

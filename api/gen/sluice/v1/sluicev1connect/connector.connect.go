@@ -45,6 +45,15 @@ const (
 	// ConnectorServiceDeleteConnectorProcedure is the fully-qualified name of the ConnectorService's
 	// DeleteConnector RPC.
 	ConnectorServiceDeleteConnectorProcedure = "/sluice.v1.ConnectorService/DeleteConnector"
+	// ConnectorServicePauseConnectorProcedure is the fully-qualified name of the ConnectorService's
+	// PauseConnector RPC.
+	ConnectorServicePauseConnectorProcedure = "/sluice.v1.ConnectorService/PauseConnector"
+	// ConnectorServiceResumeConnectorProcedure is the fully-qualified name of the ConnectorService's
+	// ResumeConnector RPC.
+	ConnectorServiceResumeConnectorProcedure = "/sluice.v1.ConnectorService/ResumeConnector"
+	// ConnectorServiceStopConnectorProcedure is the fully-qualified name of the ConnectorService's
+	// StopConnector RPC.
+	ConnectorServiceStopConnectorProcedure = "/sluice.v1.ConnectorService/StopConnector"
 	// ConnectorServiceGetConnectorStatusProcedure is the fully-qualified name of the ConnectorService's
 	// GetConnectorStatus RPC.
 	ConnectorServiceGetConnectorStatusProcedure = "/sluice.v1.ConnectorService/GetConnectorStatus"
@@ -65,6 +74,15 @@ type ConnectorServiceClient interface {
 	// DeleteConnector stops a connector's tasks and removes it with its
 	// offsets.
 	DeleteConnector(context.Context, *connect.Request[v1.DeleteConnectorRequest]) (*connect.Response[v1.DeleteConnectorResponse], error)
+	// PauseConnector pauses a connector's tasks: they stay on their agents,
+	// keep their resources and stop moving data (Kafka Connect's PUT
+	// /connectors/{name}/pause).
+	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
+	// ResumeConnector resumes a paused or stopped connector.
+	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
+	// StopConnector stops a connector's tasks and frees them from their agents;
+	// its config and offsets stay (Kafka Connect's PUT /connectors/{name}/stop).
+	StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -111,6 +129,27 @@ func NewConnectorServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		pauseConnector: connect.NewClient[v1.PauseConnectorRequest, v1.PauseConnectorResponse](
+			httpClient,
+			baseURL+ConnectorServicePauseConnectorProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("PauseConnector")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		resumeConnector: connect.NewClient[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse](
+			httpClient,
+			baseURL+ConnectorServiceResumeConnectorProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("ResumeConnector")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		stopConnector: connect.NewClient[v1.StopConnectorRequest, v1.StopConnectorResponse](
+			httpClient,
+			baseURL+ConnectorServiceStopConnectorProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("StopConnector")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		getConnectorStatus: connect.NewClient[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse](
 			httpClient,
 			baseURL+ConnectorServiceGetConnectorStatusProcedure,
@@ -134,6 +173,9 @@ type connectorServiceClient struct {
 	getConnector       *connect.Client[v1.GetConnectorRequest, v1.GetConnectorResponse]
 	listConnectors     *connect.Client[v1.ListConnectorsRequest, v1.ListConnectorsResponse]
 	deleteConnector    *connect.Client[v1.DeleteConnectorRequest, v1.DeleteConnectorResponse]
+	pauseConnector     *connect.Client[v1.PauseConnectorRequest, v1.PauseConnectorResponse]
+	resumeConnector    *connect.Client[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse]
+	stopConnector      *connect.Client[v1.StopConnectorRequest, v1.StopConnectorResponse]
 	getConnectorStatus *connect.Client[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse]
 	listPlugins        *connect.Client[v1.ListPluginsRequest, v1.ListPluginsResponse]
 }
@@ -158,6 +200,21 @@ func (c *connectorServiceClient) DeleteConnector(ctx context.Context, req *conne
 	return c.deleteConnector.CallUnary(ctx, req)
 }
 
+// PauseConnector calls sluice.v1.ConnectorService.PauseConnector.
+func (c *connectorServiceClient) PauseConnector(ctx context.Context, req *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
+	return c.pauseConnector.CallUnary(ctx, req)
+}
+
+// ResumeConnector calls sluice.v1.ConnectorService.ResumeConnector.
+func (c *connectorServiceClient) ResumeConnector(ctx context.Context, req *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
+	return c.resumeConnector.CallUnary(ctx, req)
+}
+
+// StopConnector calls sluice.v1.ConnectorService.StopConnector.
+func (c *connectorServiceClient) StopConnector(ctx context.Context, req *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error) {
+	return c.stopConnector.CallUnary(ctx, req)
+}
+
 // GetConnectorStatus calls sluice.v1.ConnectorService.GetConnectorStatus.
 func (c *connectorServiceClient) GetConnectorStatus(ctx context.Context, req *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
 	return c.getConnectorStatus.CallUnary(ctx, req)
@@ -180,6 +237,15 @@ type ConnectorServiceHandler interface {
 	// DeleteConnector stops a connector's tasks and removes it with its
 	// offsets.
 	DeleteConnector(context.Context, *connect.Request[v1.DeleteConnectorRequest]) (*connect.Response[v1.DeleteConnectorResponse], error)
+	// PauseConnector pauses a connector's tasks: they stay on their agents,
+	// keep their resources and stop moving data (Kafka Connect's PUT
+	// /connectors/{name}/pause).
+	PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error)
+	// ResumeConnector resumes a paused or stopped connector.
+	ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error)
+	// StopConnector stops a connector's tasks and frees them from their agents;
+	// its config and offsets stay (Kafka Connect's PUT /connectors/{name}/stop).
+	StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -222,6 +288,27 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	connectorServicePauseConnectorHandler := connect.NewUnaryHandler(
+		ConnectorServicePauseConnectorProcedure,
+		svc.PauseConnector,
+		connect.WithSchema(connectorServiceMethods.ByName("PauseConnector")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceResumeConnectorHandler := connect.NewUnaryHandler(
+		ConnectorServiceResumeConnectorProcedure,
+		svc.ResumeConnector,
+		connect.WithSchema(connectorServiceMethods.ByName("ResumeConnector")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceStopConnectorHandler := connect.NewUnaryHandler(
+		ConnectorServiceStopConnectorProcedure,
+		svc.StopConnector,
+		connect.WithSchema(connectorServiceMethods.ByName("StopConnector")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	connectorServiceGetConnectorStatusHandler := connect.NewUnaryHandler(
 		ConnectorServiceGetConnectorStatusProcedure,
 		svc.GetConnectorStatus,
@@ -246,6 +333,12 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 			connectorServiceListConnectorsHandler.ServeHTTP(w, r)
 		case ConnectorServiceDeleteConnectorProcedure:
 			connectorServiceDeleteConnectorHandler.ServeHTTP(w, r)
+		case ConnectorServicePauseConnectorProcedure:
+			connectorServicePauseConnectorHandler.ServeHTTP(w, r)
+		case ConnectorServiceResumeConnectorProcedure:
+			connectorServiceResumeConnectorHandler.ServeHTTP(w, r)
+		case ConnectorServiceStopConnectorProcedure:
+			connectorServiceStopConnectorHandler.ServeHTTP(w, r)
 		case ConnectorServiceGetConnectorStatusProcedure:
 			connectorServiceGetConnectorStatusHandler.ServeHTTP(w, r)
 		case ConnectorServiceListPluginsProcedure:
@@ -273,6 +366,18 @@ func (UnimplementedConnectorServiceHandler) ListConnectors(context.Context, *con
 
 func (UnimplementedConnectorServiceHandler) DeleteConnector(context.Context, *connect.Request[v1.DeleteConnectorRequest]) (*connect.Response[v1.DeleteConnectorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.DeleteConnector is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) PauseConnector(context.Context, *connect.Request[v1.PauseConnectorRequest]) (*connect.Response[v1.PauseConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.PauseConnector is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) ResumeConnector(context.Context, *connect.Request[v1.ResumeConnectorRequest]) (*connect.Response[v1.ResumeConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.ResumeConnector is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.StopConnector is not implemented"))
 }
 
 func (UnimplementedConnectorServiceHandler) GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
