@@ -145,15 +145,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent runtime stopped: %w", err)
 	}
 	a.log.Info("agent stopping: draining tasks")
-	running := a.rt.Running()
+	// The control plane places nothing more here; each task, once drained,
+	// is released after its final offsets, so that it moves at once
+	// instead of waiting for this agent to come back.
+	a.rep.drain()
+	a.rep.holdReleases(false)
 	stopRuntime()
 	err := <-rtDone
-	// The tasks are drained and their offsets queued: give them up, so
-	// that the control plane moves them at once instead of waiting for
-	// this agent to come back.
-	for _, t := range running {
-		a.rep.giveUp(t.Task, t.Epoch)
-	}
 	// Give the session a moment to send the final offsets.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	a.rep.waitEmpty(flushCtx)
@@ -313,10 +311,11 @@ func (a *Agent) apply(as *sluicev1.Assignments) {
 			continue
 		}
 		ra := runtime.Assignment{
-			Task:   runtime.TaskRef{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())},
-			Epoch:  t.GetEpoch(),
-			Config: t.GetConfig(),
-			Paused: t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
+			Task:    runtime.TaskRef{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())},
+			Epoch:   t.GetEpoch(),
+			Config:  t.GetConfig(),
+			Paused:  t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
+			Restart: t.GetRestart(),
 		}
 		for _, o := range t.GetOffsets() {
 			var p, off map[string]any
@@ -423,6 +422,7 @@ func (a *Agent) renewed(sent time.Time, ttl time.Duration, registered bool) {
 	}
 	if registered && a.fenced {
 		a.fenced = false
+		a.rep.holdReleases(false)
 		a.log.Info("session restored: tasks come back with the next assignments")
 	}
 }
@@ -448,6 +448,7 @@ func (a *Agent) watchLease(ctx context.Context) {
 		a.fenceMu.Unlock()
 		if expired {
 			a.log.Error("cut off from the control plane past the session lease: stopping every task before another agent may take it")
+			a.rep.holdReleases(true)
 			a.rt.Apply(nil)
 		}
 	}

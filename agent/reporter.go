@@ -22,6 +22,11 @@ type reporter struct {
 	offsets map[runtime.TaskRef]*pendingOffsets
 	notify  chan struct{}
 	empty   chan struct{} // closed and replaced when nothing is pending
+	// hold keeps stopped tasks from being released: the agent stopped them
+	// itself (cut off from the control plane) and wants them back.
+	hold bool
+	// draining: the agent stops; drainSent: this session was told.
+	draining, drainSent bool
 }
 
 type pendingOffsets struct {
@@ -56,18 +61,35 @@ func ref(t runtime.TaskRef) *sluicev1.TaskRef {
 	return &sluicev1.TaskRef{Connector: t.Connector, Task: int32(t.Task)}
 }
 
-// TaskState implements runtime.Reporter.
-func (r *reporter) TaskState(t runtime.TaskRef, epoch int64, state runtime.State, trace, message string) {
+// TaskState implements runtime.Reporter. A task that stopped for good is
+// released: an UNASSIGNED report, sent after its final offsets, tells the
+// control plane to free it at once.
+func (r *reporter) TaskState(t runtime.TaskRef, st runtime.Status) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if state == runtime.StateStopped {
-		// The task is gone from this agent: nothing more to say about it.
+	if st.State == runtime.StateStopped && r.hold {
 		delete(r.states, t)
 		delete(r.unsent, t)
 		return
 	}
-	r.states[t] = &sluicev1.TaskStateReport{Task: ref(t), Epoch: epoch, State: stateOf[state], Trace: trace, Message: message}
+	r.states[t] = &sluicev1.TaskStateReport{Task: ref(t), Epoch: st.Epoch, State: stateOf[st.State], Trace: st.Trace,
+		Message: st.Message, Restarts: st.Restarts}
 	r.unsent[t] = true
+	r.wake()
+}
+
+// holdReleases sets whether stopped tasks are kept (true) or released.
+func (r *reporter) holdReleases(hold bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = hold
+}
+
+// drain queues the message that the agent stops, sent before anything else.
+func (r *reporter) drain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.draining = true
 	r.wake()
 }
 
@@ -98,19 +120,20 @@ func (r *reporter) resendStates() {
 	for t := range r.states {
 		r.unsent[t] = true
 	}
+	r.drainSent = false
 	r.wake()
 }
 
-// take returns the messages to send and forgets the offsets in them.
+// take returns the messages to send and forgets the offsets in them: first
+// a drain notice, then offsets, then states, so that a task's final offsets
+// arrive before its release.
 func (r *reporter) take() []*sluicev1.SessionRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*sluicev1.SessionRequest
-	for t := range r.unsent {
-		if s := r.states[t]; s != nil {
-			out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: s}})
-		}
-		delete(r.unsent, t)
+	if r.draining && !r.drainSent {
+		out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Drain{Drain: &sluicev1.Drain{}}})
+		r.drainSent = true
 	}
 	for t, p := range r.offsets {
 		oc := &sluicev1.OffsetCommit{Task: ref(t), Epoch: p.epoch}
@@ -121,6 +144,16 @@ func (r *reporter) take() []*sluicev1.SessionRequest {
 		out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Offsets{Offsets: oc}})
 		delete(r.offsets, t)
 	}
+	for t := range r.unsent {
+		if s := r.states[t]; s != nil {
+			out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: s}})
+			if s.GetState() == sluicev1.State_STATE_UNASSIGNED {
+				// A release is said once; putBack keeps it if unsent.
+				delete(r.states, t)
+			}
+		}
+		delete(r.unsent, t)
+	}
 	return out
 }
 
@@ -129,9 +162,14 @@ func (r *reporter) putBack(m *sluicev1.SessionRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch msg := m.Msg.(type) {
+	case *sluicev1.SessionRequest_Drain:
+		r.drainSent = false
 	case *sluicev1.SessionRequest_TaskState:
 		t := runtime.TaskRef{Connector: msg.TaskState.GetTask().GetConnector(), Task: int(msg.TaskState.GetTask().GetTask())}
 		if _, ok := r.states[t]; ok {
+			r.unsent[t] = true
+		} else if msg.TaskState.GetState() == sluicev1.State_STATE_UNASSIGNED {
+			r.states[t] = msg.TaskState
 			r.unsent[t] = true
 		}
 	case *sluicev1.SessionRequest_Offsets:
@@ -157,7 +195,7 @@ func (r *reporter) putBack(m *sluicev1.SessionRequest) {
 func (r *reporter) pending() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.unsent) > 0 || len(r.offsets) > 0
+	return len(r.unsent) > 0 || len(r.offsets) > 0 || (r.draining && !r.drainSent)
 }
 
 // waitEmpty waits until nothing is pending or ctx ends.
@@ -182,15 +220,4 @@ func (r *reporter) pendingOffsets() map[runtime.TaskRef]*pendingOffsets {
 		out[t] = p
 	}
 	return out
-}
-
-// giveUp queues a report that this agent let the task go for good (it
-// stops): the control plane frees the task at once, fenced by epoch.
-func (r *reporter) giveUp(t runtime.TaskRef, epoch int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.states[t] = &sluicev1.TaskStateReport{Task: ref(t), Epoch: epoch, State: sluicev1.State_STATE_UNASSIGNED,
-		Message: "the agent stopped and gave the task up"}
-	r.unsent[t] = true
-	r.wake()
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/placement"
 )
 
 // Keys every connector config has, with Kafka Connect's names.
@@ -20,6 +22,9 @@ const (
 	KeyTopicsRegex    = "topics.regex"
 	KeyTransforms     = "transforms"
 	KeyPredicates     = "predicates"
+	// KeyPlacementSelector pins a connector's tasks to the agents whose
+	// labels match it. Sluice's own key; Kafka Connect has no placement.
+	KeyPlacementSelector = "placement.selector"
 	// KeyTaskID is set in every task config to the task's number.
 	KeyTaskID = "task.id"
 )
@@ -51,6 +56,9 @@ var CommonSpec = Spec{Fields: []Field{
 		Doc: "Aliases for the transformations to apply to records, in order."},
 	{Name: KeyPredicates, Type: TypeList, Importance: Low, Group: "Predicates",
 		Doc: "Aliases for the predicates used by transformations."},
+	{Name: KeyPlacementSelector, Type: TypeString, Importance: Medium, Group: "Placement",
+		Validate: func(v string) error { _, err := placement.Parse(v); return err },
+		Doc:      "Runs the tasks only on agents whose labels (sluice agent --labels) match this selector: requirements separated by commas, each key=value, key!=value, key in (a,b), key notin (a,b), key or !key. Example: region=eu-west-1,zone!=c. Tasks that match no live agent stay UNASSIGNED and their status says why."},
 }}
 
 // CommonSinkSpec holds the fields every sink connector takes besides

@@ -268,23 +268,31 @@ func (a *connectorAPI) DeleteConnector(ctx context.Context, req *connect.Request
 
 // GetConnectorStatus combines desired state, assignments and what agents
 // reported. A task shows the state its agent reported under its current
-// epoch; otherwise UNASSIGNED.
+// epoch; otherwise UNASSIGNED, with the reason in its message.
 func (a *connectorAPI) GetConnectorStatus(ctx context.Context, req *connect.Request[sluicev1.GetConnectorStatusRequest]) (*connect.Response[sluicev1.GetConnectorStatusResponse], error) {
-	cp := a.cp
-	name := req.Msg.GetName()
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
+	st, _, err := a.status(ctx, req.Msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&sluicev1.GetConnectorStatusResponse{Status: st}), nil
+}
+
+// status builds a connector's status from one snapshot.
+func (a *connectorAPI) status(ctx context.Context, name string) (*sluicev1.ConnectorStatus, *snapshot, error) {
+	cp := a.cp
 	snap, err := load(ctx, cp.etcd, cp.keys)
 	if err != nil {
-		return nil, etcdErr(err)
+		return nil, nil, etcdErr(err)
 	}
 	c, ok := snap.connectors[name]
 	if !ok {
-		return nil, errNotFound("connector %s not found", name)
+		return nil, nil, errNotFound("connector %s not found", name)
 	}
 	sresp, err := cp.etcd.Get(ctx, cp.keys.statuses(name), clientv3.WithPrefix(), clientv3.WithRev(snap.rev))
 	if err != nil {
-		return nil, etcdErr(err)
+		return nil, nil, etcdErr(err)
 	}
 	statuses := map[int]statusRecord{}
 	for _, kv := range sresp.Kvs {
@@ -298,6 +306,7 @@ func (a *connectorAPI) GetConnectorStatus(ctx context.Context, req *connect.Requ
 		}
 	}
 	leader := cp.leaderName(ctx)
+	p := newPlacer(snap)
 	st := &sluicev1.ConnectorStatus{
 		Name:        name,
 		Type:        typeProto(c.Type),
@@ -314,6 +323,10 @@ func (a *connectorAPI) GetConnectorStatus(ctx context.Context, req *connect.Requ
 				ts.State = stateProto(r.State)
 				ts.Trace, ts.Message, ts.Restarts = r.Trace, r.Message, r.Restarts
 				ts.UpdateTime = timestamppb.New(r.UpdateTime)
+				if snap.moving(tk) {
+					m := snap.moves[tk]
+					ts.Message = fmt.Sprintf("moving off agent %s (%s): the agent stops the task and releases it", as.Agent, m.Reason)
+				}
 			} else if _, alive := snap.agents[as.Agent]; !alive {
 				ts.Message = "agent " + as.Agent + " is lost; the task moves if it does not return"
 			} else {
@@ -321,14 +334,12 @@ func (a *connectorAPI) GetConnectorStatus(ctx context.Context, req *connect.Requ
 			}
 		} else if c.TargetState == targetStopped {
 			ts.State = sluicev1.State_STATE_STOPPED
-		} else if len(snap.agents) == 0 {
-			ts.Message = "no agent is connected"
 		} else {
-			ts.Message = "waiting for the scheduler"
+			ts.Message = p.whyUnplaced(name)
 		}
 		st.Tasks = append(st.Tasks, ts)
 	}
-	return connect.NewResponse(&sluicev1.GetConnectorStatusResponse{Status: st}), nil
+	return st, snap, nil
 }
 
 func connectorState(target string) sluicev1.State {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,9 +65,19 @@ type Config struct {
 	// ReassignDelay is how long a lost agent's tasks wait for it before
 	// they move; 0 moves them at once.
 	ReassignDelay time.Duration
+	// MoveTimeout is how long an agent has to release a task moved off it
+	// (rebalance, placement change) before the task is reassigned anyway.
+	// Default 30s.
+	MoveTimeout time.Duration
 	// Registry holds the connector plugins (for validation, task configs
 	// and ListPlugins). Required.
 	Registry *connectors.Registry
+	// Kafka are the seed brokers of the Kafka cluster the agents use: the
+	// offsets API reads and changes sink connectors' consumer group
+	// offsets there. Optional; without it only source offsets are served.
+	Kafka []string
+	// KafkaOptions are added to the control plane's Kafka clients.
+	KafkaOptions []kgo.Opt
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -107,6 +118,7 @@ func New(cfg Config) (*ControlPlane, error) {
 		return nil, fmt.Errorf("controlplane: --session-ttl %s is too short: at least 2s", cfg.SessionTTL)
 	}
 	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, cfg.SessionTTL/3)
+	cfg.MoveTimeout = cmp.Or(cfg.MoveTimeout, 30*time.Second)
 	if cfg.ReassignDelay < 0 {
 		return nil, fmt.Errorf("controlplane: --reassign-delay %s is negative", cfg.ReassignDelay)
 	}

@@ -34,16 +34,29 @@ func testRegistry(t *testing.T) *connectors.Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = r.Register(connectors.Plugin{
+		Name: "test-sink", Class: "com.example.TestSink", Type: connectors.SinkType,
+		Spec: connectors.Spec{Fields: []connectors.Field{{Name: "secret", Type: connectors.TypePassword,
+			Doc: "A password, hidden when shown."}}},
+		NewSink: func() connectors.Sink { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
 // start runs a replica with an embedded etcd in a temporary directory.
-func start(t *testing.T, reassign time.Duration) (*ControlPlane, *client.Client) {
+func start(t *testing.T, reassign time.Duration, opts ...func(*Config)) (*ControlPlane, *client.Client) {
 	t.Helper()
-	cp, err := New(Config{
+	cfg := Config{
 		Listen: "127.0.0.1:0", Name: "cp-test", DataDir: t.TempDir(), EtcdListen: "auto",
 		SessionTTL: 3 * time.Second, ReassignDelay: reassign, Registry: testRegistry(t),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cp, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +175,16 @@ type fakeAgent struct {
 
 func connectAgent(t *testing.T, cp *ControlPlane, name string) *fakeAgent {
 	t.Helper()
+	return connectAgentWith(t, cp, &sluicev1.Register{Name: name})
+}
+
+func connectAgentWith(t *testing.T, cp *ControlPlane, reg *sluicev1.Register) *fakeAgent {
+	t.Helper()
 	ac := sluicev1connect.NewAgentServiceClient(client.NewHTTPClient(), "http://"+cp.Addr(), connect.WithGRPC())
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	stream := ac.Session(ctx)
-	if err := stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Register{Register: &sluicev1.Register{Name: name}}}); err != nil {
+	if err := stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Register{Register: reg}}); err != nil {
 		t.Fatal(err)
 	}
 	a := &fakeAgent{t: t, stream: stream, msgs: make(chan *sluicev1.SessionResponse, 100)}
@@ -268,9 +286,8 @@ func TestSessionAssignsAndFencesReports(t *testing.T) {
 		t.Fatalf("stale report changed the status: %v", st)
 	}
 
-	// A second agent: the tasks stay where they are (nothing moves on join),
-	// and when the first agent goes, they move to the second with new
-	// epochs and the committed offsets.
+	// A second agent, and the first goes: the tasks move to the second
+	// with new epochs and the committed offsets.
 	b := connectAgent(t, cp, "agent-2")
 	a.stream.CloseRequest()
 	a.stream.CloseResponse()

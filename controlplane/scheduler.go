@@ -3,10 +3,16 @@ package controlplane
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/internal/placement"
 )
 
 func sortTasks(ts []taskKey) {
@@ -36,7 +42,7 @@ func (s *scheduler) run(ctx context.Context) error {
 	defer cancel()
 	changes := make(chan struct{}, 1)
 	go watchPrefixes(wctx, s.cp.etcd, s.cp.log, changes,
-		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAgents, k.prefix+pfxAssign)
+		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAgents, k.prefix+pfxAssign, k.prefix+pfxMoves)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -60,6 +66,128 @@ func (s *scheduler) run(ctx context.Context) error {
 	}
 }
 
+// placer answers where tasks may go, from one snapshot.
+type placer struct {
+	snap *snapshot
+	// load counts the tasks assigned to each live agent.
+	load map[string]int
+	// weight is each live agent's share: its capacity, or the mean
+	// capacity of the agents that have one (1 when none has).
+	weight map[string]float64
+	sels   map[string]placement.Selector
+	bad    map[string]error
+}
+
+func newPlacer(snap *snapshot) *placer {
+	p := &placer{snap: snap, load: map[string]int{}, weight: map[string]float64{},
+		sels: map[string]placement.Selector{}, bad: map[string]error{}}
+	var sum float64
+	n := 0
+	for _, a := range snap.agents {
+		if a.Capacity > 0 {
+			sum += float64(a.Capacity)
+			n++
+		}
+	}
+	def := 1.0
+	if n > 0 {
+		def = sum / float64(n)
+	}
+	for name, a := range snap.agents {
+		p.load[name] = 0
+		p.weight[name] = def
+		if a.Capacity > 0 {
+			p.weight[name] = float64(a.Capacity)
+		}
+	}
+	for tk, as := range snap.assign {
+		if _, alive := snap.agents[as.Agent]; alive && snap.wanted(tk) {
+			p.load[as.Agent]++
+		}
+	}
+	for name, c := range snap.connectors {
+		sel, err := placement.Parse(c.Config[connectors.KeyPlacementSelector])
+		if err != nil {
+			p.bad[name] = err
+		}
+		p.sels[name] = sel
+	}
+	return p
+}
+
+// matches reports whether agent may run tasks of connector c, room aside.
+func (p *placer) matches(c, agent string) bool {
+	a, ok := p.snap.agents[agent]
+	if !ok || a.Draining || p.bad[c] != nil {
+		return false
+	}
+	return p.sels[c].Matches(a.Labels)
+}
+
+func (p *placer) room(agent string) bool {
+	a := p.snap.agents[agent]
+	return a.Capacity <= 0 || p.load[agent] < int(a.Capacity)
+}
+
+// fill is how full agent would be with n tasks.
+func (p *placer) fill(agent string, n int) float64 { return float64(n) / p.weight[agent] }
+
+// pick chooses the agent that matches c, has room and would be least full
+// with one more task ("" if none).
+func (p *placer) pick(c string) string {
+	best := ""
+	var bestFill float64
+	for name := range p.snap.agents {
+		if !p.matches(c, name) || !p.room(name) {
+			continue
+		}
+		f := p.fill(name, p.load[name]+1)
+		if best == "" || f < bestFill || (f == bestFill && name < best) {
+			best, bestFill = name, f
+		}
+	}
+	return best
+}
+
+// whyUnplaced says why no agent takes a task of connector c.
+func (p *placer) whyUnplaced(c string) string {
+	if err := p.bad[c]; err != nil {
+		return "placement.selector: " + err.Error()
+	}
+	if len(p.snap.agents) == 0 {
+		return "no agent is connected"
+	}
+	var matching, draining []string
+	for _, name := range slices.Sorted(maps.Keys(p.snap.agents)) {
+		a := p.snap.agents[name]
+		if !p.sels[c].Matches(a.Labels) {
+			continue
+		}
+		if a.Draining {
+			draining = append(draining, name)
+			continue
+		}
+		matching = append(matching, name)
+	}
+	switch {
+	case len(matching) == 0 && len(draining) > 0:
+		return fmt.Sprintf("the agents that match are stopping (%s)", strings.Join(draining, ", "))
+	case len(matching) == 0:
+		var labels []string
+		for _, name := range slices.Sorted(maps.Keys(p.snap.agents)) {
+			labels = append(labels, name+" {"+placement.FormatLabels(p.snap.agents[name].Labels)+"}")
+		}
+		return fmt.Sprintf("no live agent matches placement.selector %q; agents: %s", p.sels[c].String(), strings.Join(labels, ", "))
+	default:
+		for _, name := range matching {
+			if p.room(name) {
+				return "waiting for the scheduler"
+			}
+		}
+		return fmt.Sprintf("every agent that may run it is at capacity (%s)", strings.Join(matching, ", "))
+	}
+}
+
 // once makes one scheduling pass. It returns when the next pass is due
 // without any change (0: only on change).
 func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
@@ -67,66 +195,102 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	now := s.cp.cfg.Now()
+	cfg := s.cp.cfg
+	k := s.cp.keys
+	now := cfg.Now()
 	for name := range s.lost {
 		if _, back := snap.agents[name]; back {
 			delete(s.lost, name)
 		}
 	}
-	load := map[string]int{}
-	for name := range snap.agents {
-		load[name] = 0
-	}
+	p := newPlacer(snap)
 	wanted := snap.wantedTasks()
-	isWanted := make(map[taskKey]bool, len(wanted))
-	for _, tk := range wanted {
-		isWanted[tk] = true
-	}
 
 	var ops []clientv3.Op
 	var next time.Duration
-	// Assignments of tasks that are gone or stopped are removed.
-	for tk := range snap.assign {
-		if !isWanted[tk] {
-			ops = append(ops, clientv3.OpDelete(s.cp.keys.assign(tk)))
+	soon := func(d time.Duration) {
+		if d > 0 && (next == 0 || d < next) {
+			next = d
 		}
 	}
-	var unplaced []taskKey
+	// Assignments of tasks that are gone or stopped are removed, and so
+	// are moves that ended or no longer apply.
+	for tk := range snap.assign {
+		if !snap.wanted(tk) {
+			ops = append(ops, clientv3.OpDelete(k.assign(tk)))
+		}
+	}
+	for tk := range snap.moves {
+		if !snap.wanted(tk) || !snap.moving(tk) {
+			ops = append(ops, clientv3.OpDelete(k.move(tk)))
+		}
+	}
+	var unplaced, movable []taskKey
+	moving, waiting := 0, 0
 	for _, tk := range wanted {
 		a, ok := snap.assign[tk]
 		if !ok {
 			unplaced = append(unplaced, tk)
 			continue
 		}
-		if _, alive := snap.agents[a.Agent]; alive {
-			load[a.Agent]++
+		if ag, alive := snap.agents[a.Agent]; alive {
+			switch {
+			case snap.moving(tk):
+				m := snap.moves[tk]
+				if wait := m.Since.Add(cfg.MoveTimeout).Sub(now); wait > 0 {
+					moving++
+					soon(wait)
+					continue
+				}
+				s.cp.log.Warn("agent did not release a task in time; reassigning it", "connector", tk.Connector,
+					"task", tk.Task, "agent", a.Agent, "timeout", cfg.MoveTimeout)
+				p.load[a.Agent]--
+				unplaced = append(unplaced, tk)
+			case !ag.Draining && !p.matches(tk.Connector, a.Agent):
+				// Labels or selector changed: the task must leave.
+				ops = append(ops, s.move(tk, a, "", "agent "+a.Agent+" no longer matches placement.selector", now))
+				moving++
+			case !ag.Draining:
+				movable = append(movable, tk)
+			}
 			continue
 		}
 		since, seen := s.lost[a.Agent]
 		if !seen {
 			since = now
 			s.lost[a.Agent] = since
-			s.cp.log.Info("agent lost; its tasks wait for it", "agent", a.Agent, "delay", s.cp.cfg.ReassignDelay)
+			s.cp.log.Info("agent lost; its tasks wait for it", "agent", a.Agent, "delay", cfg.ReassignDelay)
 		}
-		if wait := since.Add(s.cp.cfg.ReassignDelay).Sub(now); wait > 0 {
-			if next == 0 || wait < next {
-				next = wait
-			}
+		if wait := since.Add(cfg.ReassignDelay).Sub(now); wait > 0 {
+			waiting++
+			soon(wait)
 			continue
 		}
 		unplaced = append(unplaced, tk)
 	}
+	placed := 0
 	for _, tk := range unplaced {
-		agent := pickAgent(snap.agents, load)
+		agent := p.pick(tk.Connector)
 		if agent == "" {
 			if _, ok := snap.assign[tk]; ok {
-				ops = append(ops, clientv3.OpDelete(s.cp.keys.assign(tk)))
+				ops = append(ops, clientv3.OpDelete(k.assign(tk)))
 			}
 			continue
 		}
-		load[agent]++
-		s.cp.log.Info("assigning task", "connector", tk.Connector, "task", tk.Task, "agent", agent)
-		ops = append(ops, clientv3.OpPut(s.cp.keys.assign(tk), mustJSON(assignRecord{Agent: agent, Leader: s.leaderRev})))
+		p.load[agent]++
+		placed++
+		s.cp.log.Debug("assigning task", "connector", tk.Connector, "task", tk.Task, "agent", agent)
+		ops = append(ops, clientv3.OpPut(k.assign(tk), mustJSON(assignRecord{Agent: agent, Leader: s.leaderRev})))
+	}
+	if placed > 0 {
+		s.cp.log.Info("tasks assigned", "count", placed)
+	}
+	// Balance, a few tasks at a time, once everything is placed and no
+	// lost agent may come back for its tasks: only the tasks that move
+	// stop, each after releasing its offsets.
+	if placed == 0 && waiting == 0 {
+		budget := max(1, len(wanted)/10) - moving
+		ops = append(ops, s.rebalance(p, movable, budget, now)...)
 	}
 	if len(ops) == 0 {
 		return next, nil
@@ -148,16 +312,53 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 	return next, nil
 }
 
-// pickAgent chooses the live agent with the fewest tasks that has room.
-func pickAgent(agents map[string]*agentRecord, load map[string]int) string {
-	best := ""
-	for name, a := range agents {
-		if a.Draining || (a.Capacity > 0 && load[name] >= int(a.Capacity)) {
-			continue
+// move asks agent a.Agent to release tk.
+func (s *scheduler) move(tk taskKey, a assignment, to, reason string, now time.Time) clientv3.Op {
+	s.cp.log.Info("moving task", "connector", tk.Connector, "task", tk.Task, "from", a.Agent, "to", to, "reason", reason)
+	return clientv3.OpPut(s.cp.keys.move(tk), mustJSON(moveRecord{From: a.Agent, To: to, Epoch: a.Epoch, Since: now.UTC(), Reason: reason}))
+}
+
+// rebalance moves up to budget tasks from the fullest agents to agents that
+// would be less full with them than their current agent is now.
+func (s *scheduler) rebalance(p *placer, movable []taskKey, budget int, now time.Time) []clientv3.Op {
+	if budget <= 0 || len(movable) == 0 || len(p.snap.agents) < 2 {
+		return nil
+	}
+	byAgent := map[string][]taskKey{}
+	for _, tk := range movable {
+		a := p.snap.assign[tk].Agent
+		byAgent[a] = append(byAgent[a], tk)
+	}
+	var ops []clientv3.Op
+	for len(ops) < budget {
+		// The fullest agents first; from each, its highest-numbered task
+		// that has somewhere better to go.
+		agents := slices.Collect(maps.Keys(byAgent))
+		slices.SortFunc(agents, func(x, y string) int {
+			return cmp.Or(cmp.Compare(p.fill(y, p.load[y]), p.fill(x, p.load[x])), cmp.Compare(x, y))
+		})
+		found := false
+		for _, from := range agents {
+			tasks := byAgent[from]
+			for i := len(tasks) - 1; i >= 0 && !found; i-- {
+				tk := tasks[i]
+				to := p.pick(tk.Connector)
+				if to == "" || to == from || p.fill(to, p.load[to]+1) >= p.fill(from, p.load[from]) {
+					continue
+				}
+				ops = append(ops, s.move(tk, p.snap.assign[tk], to, "rebalance", now))
+				p.load[from]--
+				p.load[to]++
+				byAgent[from] = slices.Delete(tasks, i, i+1)
+				found = true
+			}
+			if found {
+				break
+			}
 		}
-		if best == "" || load[name] < load[best] || (load[name] == load[best] && name < best) {
-			best = name
+		if !found {
+			break
 		}
 	}
-	return best
+	return ops
 }

@@ -39,7 +39,7 @@ func (h *hub) run(ctx context.Context) {
 	k := h.cp.keys
 	changes := make(chan struct{}, 1)
 	go watchPrefixes(ctx, h.cp.etcd, h.cp.log, changes,
-		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAssign)
+		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAssign, k.prefix+pfxMoves)
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,6 +243,16 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 		return s.taskState(ctx, msg.TaskState)
 	case *sluicev1.SessionRequest_Offsets:
 		return s.offsets(ctx, msg.Offsets)
+	case *sluicev1.SessionRequest_Drain:
+		// The agent stops: nothing more is placed on it.
+		s.rec.Draining = true
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := cp.etcd.Put(wctx, cp.keys.agent(s.agent), mustJSON(s.rec), clientv3.WithLease(s.lease)); err != nil {
+			cp.log.Warn("mark agent draining", "agent", s.agent, "err", err)
+		}
+		cp.log.Info("agent draining", "agent", s.agent)
+		return nil
 	case *sluicev1.SessionRequest_Register:
 		return connect.NewError(connect.CodeInvalidArgument, errors.New("register sent twice in one session"))
 	}
@@ -317,22 +327,20 @@ func (s *session) taskState(ctx context.Context, r *sluicev1.TaskStateReport) er
 	cp := s.h.cp
 	tk := taskKey{Connector: r.GetTask().GetConnector(), Task: int(r.GetTask().GetTask())}
 	if r.GetState() == sluicev1.State_STATE_UNASSIGNED {
-		// The agent gave the task up (it is shutting down): clear its
-		// status and free the task, so that the scheduler places it again
-		// at once. Fenced by the epoch, the delete cannot touch a newer
-		// assignment.
-		draining := s.rec
-		draining.Draining = true
+		// The agent let the task go (it was moved off, or the agent
+		// drains), after sending its final offsets: clear its status and
+		// free the task, so that the scheduler places it again at once.
+		// Fenced by the epoch, the delete cannot touch a newer assignment.
+		cp.log.Info("task released", "agent", s.agent, "connector", tk.Connector, "task", tk.Task, "epoch", r.GetEpoch())
 		return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(),
-			clientv3.OpDelete(cp.keys.status(tk)), clientv3.OpDelete(cp.keys.assign(tk)),
-			clientv3.OpPut(cp.keys.agent(s.agent), mustJSON(draining), clientv3.WithLease(s.lease)))
+			clientv3.OpDelete(cp.keys.status(tk)), clientv3.OpDelete(cp.keys.assign(tk)), clientv3.OpDelete(cp.keys.move(tk)))
 	}
 	name, ok := stateNames[r.GetState()]
 	if !ok {
 		return s.refuse(r.GetTask(), r.GetEpoch(), fmt.Sprintf("unknown state %v", r.GetState()))
 	}
 	rec := statusRecord{State: name, Agent: s.agent, Epoch: r.GetEpoch(), Trace: r.GetTrace(), Message: r.GetMessage(),
-		UpdateTime: cp.cfg.Now().UTC()}
+		Restarts: r.GetRestarts(), UpdateTime: cp.cfg.Now().UTC()}
 	return s.guardedWrite(ctx, r.GetTask(), r.GetEpoch(),
 		clientv3.OpPut(cp.keys.status(tk), mustJSON(rec), clientv3.WithLease(s.lease)))
 }
@@ -369,11 +377,13 @@ func (s *session) push(ctx context.Context) error {
 	cp := s.h.cp
 	var tasks []*sluicev1.Assignment
 	sig := sha256.New()
-	for _, tk := range snap.wantedTasks() {
-		a, ok := snap.assign[tk]
-		if !ok || a.Agent != s.agent {
+	for _, tk := range snap.byAgent[s.agent] {
+		// A task being moved off this agent is left out: the agent stops
+		// it and releases it.
+		if !snap.wanted(tk) || snap.moving(tk) {
 			continue
 		}
+		a := snap.assign[tk]
 		c := snap.connectors[tk.Connector]
 		target := sluicev1.TargetState_TARGET_STATE_RUNNING
 		if c.TargetState == targetPaused {
@@ -386,8 +396,9 @@ func (s *session) push(ctx context.Context) error {
 			Config:      cfg,
 			TargetState: target,
 			Generation:  c.Generation,
+			Restart:     a.Restart,
 		})
-		fmt.Fprintf(sig, "%s|%d|%d|%d|%v\n", tk, a.Epoch, c.Generation, target, slices.Sorted(maps.Keys(cfg)))
+		fmt.Fprintf(sig, "%s|%d|%d|%d|%d\n", tk, a.Epoch, c.Generation, target, a.Restart)
 		for _, k := range slices.Sorted(maps.Keys(cfg)) {
 			fmt.Fprintf(sig, "%s=%s\n", k, cfg[k])
 		}

@@ -19,6 +19,7 @@ import (
 //	agents/<name>                agentRecord, bound to the agent's session lease
 //	assign/<connector>/<n>       assignRecord; the task's epoch is this key's ModRevision
 //	status/<connector>/<n>       statusRecord, bound to the reporting agent's lease
+//	moves/<connector>/<n>        moveRecord: the task leaves its agent (rebalance)
 //	offsets/<connector>/<part>   committed source offset of one source partition
 //	replicas/<name>              replicaRecord, bound to the replica's lease
 //	election                     leader election (client/v3/concurrency)
@@ -27,6 +28,7 @@ const (
 	pfxTasks      = "tasks/"
 	pfxAgents     = "agents/"
 	pfxAssign     = "assign/"
+	pfxMoves      = "moves/"
 	pfxStatus     = "status/"
 	pfxOffsets    = "offsets/"
 	pfxReplicas   = "replicas/"
@@ -67,6 +69,22 @@ type assignRecord struct {
 	Agent string `json:"agent"`
 	// Leader is the create revision of the leader key that wrote it.
 	Leader int64 `json:"leader"`
+	// Restart grows on every restart someone asks for.
+	Restart int64 `json:"restart,omitempty"`
+}
+
+// moveRecord asks a task's agent to let it go: the agent no longer gets the
+// task in its assignments, stops it, commits its offsets and releases it;
+// then the scheduler places it again. The assignment (and its epoch) stays
+// until the release, so the final offsets are accepted.
+type moveRecord struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Epoch is the assignment's epoch when the move began.
+	Epoch int64     `json:"epoch"`
+	Since time.Time `json:"since"`
+	// Why the task moves, for logs and status.
+	Reason string `json:"reason"`
 }
 
 type statusRecord struct {
@@ -102,6 +120,7 @@ func (k keys) task(t taskKey) string        { return k.prefix + pfxTasks + t.Str
 func (k keys) tasks(c string) string        { return k.prefix + pfxTasks + c + "/" }
 func (k keys) agent(name string) string     { return k.prefix + pfxAgents + name }
 func (k keys) assign(t taskKey) string      { return k.prefix + pfxAssign + t.String() }
+func (k keys) move(t taskKey) string        { return k.prefix + pfxMoves + t.String() }
 func (k keys) status(t taskKey) string      { return k.prefix + pfxStatus + t.String() }
 func (k keys) statuses(c string) string     { return k.prefix + pfxStatus + c + "/" }
 func (k keys) offsets(c string) string      { return k.prefix + pfxOffsets + c + "/" }
@@ -131,6 +150,9 @@ type snapshot struct {
 	tasks      map[taskKey]map[string]string
 	agents     map[string]*agentRecord
 	assign     map[taskKey]assignment
+	moves      map[taskKey]moveRecord
+	// byAgent lists each agent's assigned tasks, sorted.
+	byAgent map[string][]taskKey
 }
 
 type assignment struct {
@@ -145,6 +167,7 @@ func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 		clientv3.OpGet(k.prefix+pfxTasks, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxAgents, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxAssign, clientv3.WithPrefix()),
+		clientv3.OpGet(k.prefix+pfxMoves, clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, err
@@ -156,6 +179,8 @@ func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 		tasks:      map[taskKey]map[string]string{},
 		agents:     map[string]*agentRecord{},
 		assign:     map[taskKey]assignment{},
+		moves:      map[taskKey]moveRecord{},
+		byAgent:    map[string][]taskKey{},
 	}
 	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
 		var c connectorRecord
@@ -193,11 +218,43 @@ func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
 		s.assign[tk] = assignment{assignRecord: a, Epoch: kv.ModRevision}
+		s.byAgent[a.Agent] = append(s.byAgent[a.Agent], tk)
+	}
+	for _, tasks := range s.byAgent {
+		sortTasks(tasks)
+	}
+	for _, kv := range resp.Responses[4].GetResponseRange().Kvs {
+		tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxMoves))
+		if !ok {
+			continue
+		}
+		var m moveRecord
+		if err := json.Unmarshal(kv.Value, &m); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		s.moves[tk] = m
 	}
 	return s, nil
 }
 
-// taskList returns the tasks of the connectors that should run (not
+// wanted reports whether a task should run.
+func (s *snapshot) wanted(tk taskKey) bool {
+	c, ok := s.connectors[tk.Connector]
+	if !ok || c.TargetState == targetStopped || tk.Task >= c.Tasks {
+		return false
+	}
+	_, ok = s.tasks[tk]
+	return ok
+}
+
+// moving reports whether tk is being moved off its agent.
+func (s *snapshot) moving(tk taskKey) bool {
+	m, ok := s.moves[tk]
+	a, assigned := s.assign[tk]
+	return ok && assigned && m.From == a.Agent && m.Epoch == a.Epoch
+}
+
+// wantedTasks returns the tasks of the connectors that should run (not
 // STOPPED), sorted.
 func (s *snapshot) wantedTasks() []taskKey {
 	var out []taskKey

@@ -36,14 +36,26 @@ type Assignment struct {
 	Paused bool
 	// Offsets are the committed source offsets to resume from.
 	Offsets []connectors.Offset
+	// Restart grows when someone asks for the task to restart: a running
+	// task whose Restart changes stops and starts again.
+	Restart int64
+}
+
+// Status is what a task reports about itself.
+type Status struct {
+	Epoch int64
+	State State
+	// Trace explains a failure; Message says what the task is doing.
+	Trace, Message string
+	// Restarts counts the restarts after failures under this epoch.
+	Restarts int32
 }
 
 // Reporter receives what tasks report. Its methods must not block for long:
 // the session client buffers and sends.
 type Reporter interface {
-	// TaskState reports a task's state; trace explains a failure, message
-	// says what the task is doing.
-	TaskState(ref TaskRef, epoch int64, state State, trace, message string)
+	// TaskState reports a task's state.
+	TaskState(ref TaskRef, st Status)
 	// Offsets reports source offsets that Kafka has acknowledged every
 	// record before, newest per source partition.
 	Offsets(ref TaskRef, epoch int64, offsets []connectors.Offset)

@@ -141,10 +141,11 @@ func (r *Runtime) reconcile(ctx context.Context) {
 		switch {
 		case !keep:
 			wg.Go(func() { r.stopTask(t, true) })
-		case !maps.Equal(a.Config, t.config) || t.failed.Load():
-			// A new config restarts the task. A failed task restarts when
-			// the control plane sends it again with another epoch.
-			if !maps.Equal(a.Config, t.config) || a.Epoch != t.epoch.Load() {
+		case !maps.Equal(a.Config, t.config) || a.Restart != t.restart || t.failed.Load():
+			// A new config or a restart request restarts the task. A
+			// failed task also restarts when the control plane sends it
+			// again with another epoch.
+			if !maps.Equal(a.Config, t.config) || a.Restart != t.restart || a.Epoch != t.epoch.Load() {
 				wg.Go(func() { r.stopTask(t, false) })
 			}
 		default:
@@ -200,7 +201,7 @@ func (r *Runtime) stopTask(t *task, forget bool) {
 	}
 	r.mu.Unlock()
 	if forget {
-		r.cfg.Reporter.TaskState(t.ref, t.epoch.Load(), StateStopped, "", "task stopped on this agent")
+		r.cfg.Reporter.TaskState(t.ref, Status{Epoch: t.epoch.Load(), State: StateStopped, Message: "task stopped on this agent"})
 	}
 }
 

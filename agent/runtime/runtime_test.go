@@ -32,12 +32,12 @@ func newReporter() *reporter {
 		offsets: map[runtime.TaskRef][]connectors.Offset{}}
 }
 
-func (r *reporter) TaskState(t runtime.TaskRef, _ int64, s runtime.State, trace, _ string) {
+func (r *reporter) TaskState(t runtime.TaskRef, st runtime.Status) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.states[t] = append(r.states[t], s)
-	if trace != "" {
-		r.traces[t] = trace
+	r.states[t] = append(r.states[t], st.State)
+	if st.Trace != "" {
+		r.traces[t] = st.Trace
 	}
 }
 

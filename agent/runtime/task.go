@@ -30,7 +30,9 @@ type task struct {
 	rt     *Runtime
 	ref    TaskRef
 	config map[string]string
-	log    *slog.Logger
+	// restart is the restart number the task started under.
+	restart int64
+	log     *slog.Logger
 
 	epoch    atomic.Int64
 	paused   atomic.Bool
@@ -54,6 +56,7 @@ func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
 		rt:        r,
 		ref:       a.Task,
 		config:    a.Config,
+		restart:   a.Restart,
 		log:       log,
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
@@ -87,7 +90,8 @@ func (t *task) report(state State, trace, message string) {
 	if n := t.restarts.Load(); n > 0 && state == StateRunning {
 		message = fmt.Sprintf("%s (restarted %d times after failures)", message, n)
 	}
-	t.rt.cfg.Reporter.TaskState(t.ref, t.epoch.Load(), state, trace, message)
+	t.rt.cfg.Reporter.TaskState(t.ref, Status{Epoch: t.epoch.Load(), State: state, Trace: trace, Message: message,
+		Restarts: t.restarts.Load()})
 }
 
 // fail records a task failure: the task stays FAILED until the control

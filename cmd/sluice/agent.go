@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -13,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/agent"
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/internal/placement"
 )
 
 func newAgentCmd(g *globalFlags) *cobra.Command {
@@ -34,7 +33,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Servers = splitList(servers)
 			cfg.Brokers = splitList(kafka)
-			l, err := parseLabels(labels)
+			l, err := placement.ParseLabels(labels)
 			if err != nil {
 				return &exitError{2, "--labels: " + err.Error()}
 			}
@@ -91,12 +90,7 @@ func printAgents(_ context.Context, w interface{ Write([]byte) (int, error) }, f
 	}
 	t := newTable(w, "NAME", "REPLICA", "TASKS", "LABELS", "CONNECTED")
 	for _, a := range agents {
-		var labels []string
-		for k, v := range a.GetLabels() {
-			labels = append(labels, k+"="+v)
-		}
-		slices.Sort(labels)
-		t.row(a.GetName(), a.GetReplica(), fmt.Sprint(len(a.GetTasks())), strings.Join(labels, ","), since(a.GetConnectTime().AsTime()))
+		t.row(a.GetName(), a.GetReplica(), fmt.Sprint(len(a.GetTasks())), placement.FormatLabels(a.GetLabels()), since(a.GetConnectTime().AsTime()))
 	}
 	return t.flush()
 }

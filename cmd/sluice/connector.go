@@ -241,8 +241,141 @@ agents that run them. -o json prints Kafka Connect's status shape
 			}
 			return res.Msg.GetConnector(), nil
 		})
-	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop)
+	var includeTasks, onlyFailed bool
+	var taskID int
+	restart := &cobra.Command{
+		Use:   "restart NAME",
+		Short: "Restart a connector, its tasks (--include-tasks), only the failed ones (--only-failed), or one task (--task N)",
+		Long: `Restart a connector as Kafka Connect's POST /connectors/{name}/restart does
+(KIP-745). The connector itself runs on the control plane: restarting it
+generates its task configs again, and only tasks whose config changed restart
+because of that. --include-tasks also restarts its tasks where they run, under
+a new epoch; with --only-failed, only the FAILED ones. --task N restarts one
+task.
+
+Failed tasks restart by themselves with backoff (1s doubling to 1 min), so
+this is for when you fixed the cause and do not want to wait.`,
+		Example: `  sluice connector restart copy-logs --include-tasks --only-failed
+  sluice connector restart copy-logs --task 2`,
+		Args: exactName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("task") {
+				res, err := c.Connectors.RestartTask(cmd.Context(), connect.NewRequest(&sluicev1.RestartTaskRequest{Name: args[0], Task: int32(taskID)}))
+				if err != nil {
+					return g.apiError(err)
+				}
+				ts := res.Msg.GetTask()
+				if g.output != "table" {
+					return printStructured(cmd.OutOrStdout(), g.output, map[string]any{"id": ts.GetId(), "state": stateName(ts.GetState()), "worker_id": ts.GetWorkerId()})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "task %d of connector %s restarting on agent %s\n", ts.GetId(), args[0], ts.GetWorkerId())
+				return nil
+			}
+			res, err := c.Connectors.RestartConnector(cmd.Context(), connect.NewRequest(&sluicev1.RestartConnectorRequest{
+				Name: args[0], IncludeTasks: includeTasks, OnlyFailed: onlyFailed}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			st := res.Msg.GetStatus()
+			if g.output != "table" {
+				return printStructured(cmd.OutOrStdout(), g.output, statusJSON(st))
+			}
+			return printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	restart.Flags().BoolVar(&includeTasks, "include-tasks", false, "restart the connector's tasks too")
+	restart.Flags().BoolVar(&onlyFailed, "only-failed", false, "restart only what FAILED")
+	restart.Flags().IntVar(&taskID, "task", 0, "restart only this task")
+	addServerFlags(restart, g)
+
+	var vfile string
+	validate := &cobra.Command{
+		Use:   "validate -f FILE",
+		Short: "Check a connector config without applying it: every problem, per field, with the field's docs",
+		Long: `Check a connector config without applying it, as Kafka Connect's
+PUT /connector-plugins/{plugin}/config/validate does. The file has the shape
+apply reads. Prints each problem with the field's documentation and exits 1
+when there is any; -o json prints Kafka Connect's ConfigInfos shape.`,
+		Example: `  sluice connector validate -f copy-logs.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if vfile == "" {
+				return &exitError{2, "validate needs -f FILE (or -f - for standard input)"}
+			}
+			name, config, err := readConnectorFile(vfile)
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			if name != "" {
+				config["name"] = name
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Connectors.ValidateConnectorConfig(cmd.Context(), connect.NewRequest(&sluicev1.ValidateConnectorConfigRequest{Config: config}))
+			if err != nil {
+				return g.apiError(err)
+			}
+			v := res.Msg
+			if g.output != "table" {
+				if err := printStructured(cmd.OutOrStdout(), g.output, configInfosJSON(v)); err != nil {
+					return err
+				}
+			} else {
+				w := cmd.OutOrStdout()
+				if v.GetErrorCount() == 0 {
+					fmt.Fprintf(w, "%s: config is valid\n", v.GetName())
+					return nil
+				}
+				fmt.Fprintf(w, "%s: %d problem(s)\n", v.GetName(), v.GetErrorCount())
+				for _, ci := range v.GetConfigs() {
+					for _, e := range ci.GetValue().GetErrors() {
+						fmt.Fprintf(w, "\n  %s: %s\n", ci.GetDefinition().GetName(), e)
+						if d := ci.GetDefinition().GetDocumentation(); d != "" {
+							fmt.Fprintf(w, "    %s\n", d)
+						}
+					}
+				}
+			}
+			if v.GetErrorCount() > 0 {
+				return &exitError{1, ""}
+			}
+			return nil
+		},
+	}
+	validate.Flags().StringVarP(&vfile, "file", "f", "", "the connector's YAML or JSON file (- for standard input)")
+	addServerFlags(validate, g)
+
+	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop, restart, validate)
 	return cmd
+}
+
+// configInfosJSON is Kafka Connect's ConfigInfos.
+func configInfosJSON(v *sluicev1.ValidateConnectorConfigResponse) map[string]any {
+	configs := []map[string]any{}
+	for _, ci := range v.GetConfigs() {
+		d, val := ci.GetDefinition(), ci.GetValue()
+		configs = append(configs, map[string]any{
+			"definition": map[string]any{"name": d.GetName(), "type": d.GetType(), "required": d.GetRequired(),
+				"default_value": d.GetDefaultValue(), "importance": d.GetImportance(), "documentation": d.GetDocumentation(),
+				"group": d.GetGroup(), "dependents": []string{}},
+			"value": map[string]any{"name": val.GetName(), "value": val.GetValue(), "recommended_values": nonNil(val.GetRecommendedValues()),
+				"errors": nonNil(val.GetErrors()), "visible": val.GetVisible()},
+		})
+	}
+	return map[string]any{"name": v.GetName(), "error_count": v.GetErrorCount(), "groups": nonNil(v.GetGroups()), "configs": configs}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func exactName(cmd *cobra.Command, args []string) error {

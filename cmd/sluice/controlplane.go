@@ -13,8 +13,8 @@ import (
 
 func newControlPlaneCmd() *cobra.Command {
 	var (
-		cfg  controlplane.Config
-		etcd string
+		cfg         controlplane.Config
+		etcd, kafka string
 	)
 	cmd := &cobra.Command{
 		Use:   "controlplane",
@@ -27,10 +27,11 @@ Without --etcd it runs an embedded single-node etcd in --data-dir: fine for one
 machine. With --etcd it uses that cluster, and any number of replicas can
 share it.`,
 		Example: `  sluice controlplane
-  sluice controlplane --listen 127.0.0.1:8083 --etcd 127.0.0.1:2379 --name cp-1`,
+  sluice controlplane --listen 127.0.0.1:8083 --etcd 127.0.0.1:2379 --name cp-1 --kafka 127.0.0.1:9092`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Etcd = splitList(etcd)
+			cfg.Kafka = splitList(kafka)
 			cfg.Registry = builtin.Registry()
 			cfg.Logger = slog.Default()
 			s, err := controlplane.New(cfg)
@@ -59,5 +60,7 @@ share it.`,
 	f.StringVar(&cfg.Name, "name", "", "this replica's name (default host:port)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", 10*time.Second, "how long an agent stays registered without a heartbeat")
 	f.DurationVar(&cfg.ReassignDelay, "reassign-delay", 30*time.Second, "how long a lost agent's tasks wait for it before moving (0 moves them at once)")
+	f.DurationVar(&cfg.MoveTimeout, "move-timeout", 30*time.Second, "how long an agent has to release a task moved off it (rebalance, placement change) before it is reassigned anyway")
+	f.StringVar(&kafka, "kafka", "", "Kafka seed brokers (host:port, comma-separated), for the offsets API of sink connectors")
 	return cmd
 }

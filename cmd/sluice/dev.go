@@ -78,6 +78,7 @@ file-sink writing <data-dir>/demo-out.txt.`,
 				EtcdListen:    etcdListen,
 				SessionTTL:    10 * time.Second,
 				ReassignDelay: 10 * time.Second,
+				Kafka:         brokers,
 				Registry:      reg,
 				Logger:        slog.Default(),
 			})

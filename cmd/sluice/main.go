@@ -40,7 +40,9 @@ func main() {
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
-			fmt.Fprintln(os.Stderr, "sluice: "+ee.msg)
+			if ee.msg != "" {
+				fmt.Fprintln(os.Stderr, "sluice: "+ee.msg)
+			}
 			os.Exit(ee.code)
 		}
 		fmt.Fprintln(os.Stderr, "sluice: "+err.Error())
@@ -87,6 +89,7 @@ and 'sluice agent' next to your data.`,
 		newAgentCmd(g),
 		newDevCmd(),
 		newConnectorCmd(g),
+		newOffsetsCmd(g),
 		newPluginsCmd(g),
 		newClusterCmd(g),
 		&cobra.Command{
@@ -144,16 +147,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range splitList(s) {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("label %q: want key=value", kv)
-		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return out, nil
 }

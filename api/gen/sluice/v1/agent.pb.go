@@ -31,6 +31,7 @@ type SessionRequest struct {
 	//	*SessionRequest_Heartbeat
 	//	*SessionRequest_TaskState
 	//	*SessionRequest_Offsets
+	//	*SessionRequest_Drain
 	Msg           isSessionRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -109,6 +110,15 @@ func (x *SessionRequest) GetOffsets() *OffsetCommit {
 	return nil
 }
 
+func (x *SessionRequest) GetDrain() *Drain {
+	if x != nil {
+		if x, ok := x.Msg.(*SessionRequest_Drain); ok {
+			return x.Drain
+		}
+	}
+	return nil
+}
+
 type isSessionRequest_Msg interface {
 	isSessionRequest_Msg()
 }
@@ -129,6 +139,10 @@ type SessionRequest_Offsets struct {
 	Offsets *OffsetCommit `protobuf:"bytes,4,opt,name=offsets,proto3,oneof"`
 }
 
+type SessionRequest_Drain struct {
+	Drain *Drain `protobuf:"bytes,5,opt,name=drain,proto3,oneof"`
+}
+
 func (*SessionRequest_Register) isSessionRequest_Msg() {}
 
 func (*SessionRequest_Heartbeat) isSessionRequest_Msg() {}
@@ -136,6 +150,46 @@ func (*SessionRequest_Heartbeat) isSessionRequest_Msg() {}
 func (*SessionRequest_TaskState) isSessionRequest_Msg() {}
 
 func (*SessionRequest_Offsets) isSessionRequest_Msg() {}
+
+func (*SessionRequest_Drain) isSessionRequest_Msg() {}
+
+// Drain says the agent is stopping: the control plane places nothing more on
+// it. The agent then gives up each task with an UNASSIGNED report.
+type Drain struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Drain) Reset() {
+	*x = Drain{}
+	mi := &file_sluice_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Drain) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Drain) ProtoMessage() {}
+
+func (x *Drain) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Drain.ProtoReflect.Descriptor instead.
+func (*Drain) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{1}
+}
 
 type SessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -152,7 +206,7 @@ type SessionResponse struct {
 
 func (x *SessionResponse) Reset() {
 	*x = SessionResponse{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[1]
+	mi := &file_sluice_v1_agent_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +218,7 @@ func (x *SessionResponse) String() string {
 func (*SessionResponse) ProtoMessage() {}
 
 func (x *SessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[1]
+	mi := &file_sluice_v1_agent_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +231,7 @@ func (x *SessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionResponse.ProtoReflect.Descriptor instead.
 func (*SessionResponse) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SessionResponse) GetMsg() isSessionResponse_Msg {
@@ -270,7 +324,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[2]
+	mi := &file_sluice_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +336,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[2]
+	mi := &file_sluice_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +349,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Register) GetName() string {
@@ -344,7 +398,7 @@ type RunningTask struct {
 
 func (x *RunningTask) Reset() {
 	*x = RunningTask{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[3]
+	mi := &file_sluice_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +410,7 @@ func (x *RunningTask) String() string {
 func (*RunningTask) ProtoMessage() {}
 
 func (x *RunningTask) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[3]
+	mi := &file_sluice_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +423,7 @@ func (x *RunningTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunningTask.ProtoReflect.Descriptor instead.
 func (*RunningTask) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RunningTask) GetTask() *TaskRef {
@@ -400,7 +454,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[4]
+	mi := &file_sluice_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +466,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[4]
+	mi := &file_sluice_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +479,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Registered) GetReplica() string {
@@ -458,7 +512,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[5]
+	mi := &file_sluice_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +524,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[5]
+	mi := &file_sluice_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +537,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Heartbeat) GetSendTime() *timestamppb.Timestamp {
@@ -502,7 +556,7 @@ type HeartbeatAck struct {
 
 func (x *HeartbeatAck) Reset() {
 	*x = HeartbeatAck{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[6]
+	mi := &file_sluice_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +568,7 @@ func (x *HeartbeatAck) String() string {
 func (*HeartbeatAck) ProtoMessage() {}
 
 func (x *HeartbeatAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[6]
+	mi := &file_sluice_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +581,7 @@ func (x *HeartbeatAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatAck.ProtoReflect.Descriptor instead.
 func (*HeartbeatAck) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HeartbeatAck) GetSendTime() *timestamppb.Timestamp {
@@ -548,7 +602,7 @@ type Assignments struct {
 
 func (x *Assignments) Reset() {
 	*x = Assignments{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[7]
+	mi := &file_sluice_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +614,7 @@ func (x *Assignments) String() string {
 func (*Assignments) ProtoMessage() {}
 
 func (x *Assignments) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[7]
+	mi := &file_sluice_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +627,7 @@ func (x *Assignments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignments.ProtoReflect.Descriptor instead.
 func (*Assignments) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Assignments) GetTasks() []*Assignment {
@@ -594,14 +648,17 @@ type Assignment struct {
 	// The source offsets committed so far, to resume from.
 	Offsets []*SourceOffset `protobuf:"bytes,5,rep,name=offsets,proto3" json:"offsets,omitempty"`
 	// The connector's generation this config belongs to.
-	Generation    int64 `protobuf:"varint,6,opt,name=generation,proto3" json:"generation,omitempty"`
+	Generation int64 `protobuf:"varint,6,opt,name=generation,proto3" json:"generation,omitempty"`
+	// Grows when someone asks for the task to restart: a running task whose
+	// restart number changes stops and starts again.
+	Restart       int64 `protobuf:"varint,7,opt,name=restart,proto3" json:"restart,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[8]
+	mi := &file_sluice_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +670,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[8]
+	mi := &file_sluice_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +683,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Assignment) GetTask() *TaskRef {
@@ -671,21 +728,35 @@ func (x *Assignment) GetGeneration() int64 {
 	return 0
 }
 
+func (x *Assignment) GetRestart() int64 {
+	if x != nil {
+		return x.Restart
+	}
+	return 0
+}
+
 // TaskStateReport is a task's observed state.
+//
+// UNASSIGNED means the agent let the task go (it was taken from its
+// assignments, or the agent drains): the control plane frees the task at
+// once, fenced by the epoch, after the offsets sent before the report.
 type TaskStateReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Epoch         int64                  `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	State         State                  `protobuf:"varint,3,opt,name=state,proto3,enum=sluice.v1.State" json:"state,omitempty"`
-	Trace         string                 `protobuf:"bytes,4,opt,name=trace,proto3" json:"trace,omitempty"`
-	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Task    *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Epoch   int64                  `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	State   State                  `protobuf:"varint,3,opt,name=state,proto3,enum=sluice.v1.State" json:"state,omitempty"`
+	Trace   string                 `protobuf:"bytes,4,opt,name=trace,proto3" json:"trace,omitempty"`
+	Message string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// How many times the agent restarted the task after failures under this
+	// epoch.
+	Restarts      int32 `protobuf:"varint,6,opt,name=restarts,proto3" json:"restarts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskStateReport) Reset() {
 	*x = TaskStateReport{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[9]
+	mi := &file_sluice_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +768,7 @@ func (x *TaskStateReport) String() string {
 func (*TaskStateReport) ProtoMessage() {}
 
 func (x *TaskStateReport) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[9]
+	mi := &file_sluice_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +781,7 @@ func (x *TaskStateReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStateReport.ProtoReflect.Descriptor instead.
 func (*TaskStateReport) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskStateReport) GetTask() *TaskRef {
@@ -748,6 +819,13 @@ func (x *TaskStateReport) GetMessage() string {
 	return ""
 }
 
+func (x *TaskStateReport) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
 // OffsetCommit carries source offsets that Kafka has acknowledged every
 // record before.
 type OffsetCommit struct {
@@ -761,7 +839,7 @@ type OffsetCommit struct {
 
 func (x *OffsetCommit) Reset() {
 	*x = OffsetCommit{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[10]
+	mi := &file_sluice_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +851,7 @@ func (x *OffsetCommit) String() string {
 func (*OffsetCommit) ProtoMessage() {}
 
 func (x *OffsetCommit) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[10]
+	mi := &file_sluice_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +864,7 @@ func (x *OffsetCommit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffsetCommit.ProtoReflect.Descriptor instead.
 func (*OffsetCommit) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OffsetCommit) GetTask() *TaskRef {
@@ -821,7 +899,7 @@ type Refused struct {
 
 func (x *Refused) Reset() {
 	*x = Refused{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[11]
+	mi := &file_sluice_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +911,7 @@ func (x *Refused) String() string {
 func (*Refused) ProtoMessage() {}
 
 func (x *Refused) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[11]
+	mi := &file_sluice_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +924,7 @@ func (x *Refused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refused.ProtoReflect.Descriptor instead.
 func (*Refused) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Refused) GetTask() *TaskRef {
@@ -874,14 +952,16 @@ var File_sluice_v1_agent_proto protoreflect.FileDescriptor
 
 const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x15sluice/v1/agent.proto\x12\tsluice.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sluice/v1/common.proto\"\xf2\x01\n" +
+	"\x15sluice/v1/agent.proto\x12\tsluice.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sluice/v1/common.proto\"\x9c\x02\n" +
 	"\x0eSessionRequest\x121\n" +
 	"\bregister\x18\x01 \x01(\v2\x13.sluice.v1.RegisterH\x00R\bregister\x124\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x14.sluice.v1.HeartbeatH\x00R\theartbeat\x12;\n" +
 	"\n" +
 	"task_state\x18\x03 \x01(\v2\x1a.sluice.v1.TaskStateReportH\x00R\ttaskState\x123\n" +
-	"\aoffsets\x18\x04 \x01(\v2\x17.sluice.v1.OffsetCommitH\x00R\aoffsetsB\x05\n" +
-	"\x03msg\"\xfd\x01\n" +
+	"\aoffsets\x18\x04 \x01(\v2\x17.sluice.v1.OffsetCommitH\x00R\aoffsets\x12(\n" +
+	"\x05drain\x18\x05 \x01(\v2\x10.sluice.v1.DrainH\x00R\x05drainB\x05\n" +
+	"\x03msg\"\a\n" +
+	"\x05Drain\"\xfd\x01\n" +
 	"\x0fSessionResponse\x127\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x15.sluice.v1.RegisteredH\x00R\n" +
@@ -913,7 +993,7 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\fHeartbeatAck\x127\n" +
 	"\tsend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\":\n" +
 	"\vAssignments\x12+\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x15.sluice.v1.AssignmentR\x05tasks\"\xce\x02\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x15.sluice.v1.AssignmentR\x05tasks\"\xe8\x02\n" +
 	"\n" +
 	"Assignment\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
@@ -923,16 +1003,18 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\aoffsets\x18\x05 \x03(\v2\x17.sluice.v1.SourceOffsetR\aoffsets\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x06 \x01(\x03R\n" +
-	"generation\x1a9\n" +
+	"generation\x12\x18\n" +
+	"\arestart\x18\a \x01(\x03R\arestart\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x01\n" +
 	"\x0fTaskStateReport\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x12&\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x10.sluice.v1.StateR\x05state\x12\x14\n" +
 	"\x05trace\x18\x04 \x01(\tR\x05trace\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\x7f\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12\x1a\n" +
+	"\brestarts\x18\x06 \x01(\x05R\brestarts\"\x7f\n" +
 	"\fOffsetCommit\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x121\n" +
@@ -956,62 +1038,64 @@ func file_sluice_v1_agent_proto_rawDescGZIP() []byte {
 	return file_sluice_v1_agent_proto_rawDescData
 }
 
-var file_sluice_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_sluice_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_sluice_v1_agent_proto_goTypes = []any{
 	(*SessionRequest)(nil),        // 0: sluice.v1.SessionRequest
-	(*SessionResponse)(nil),       // 1: sluice.v1.SessionResponse
-	(*Register)(nil),              // 2: sluice.v1.Register
-	(*RunningTask)(nil),           // 3: sluice.v1.RunningTask
-	(*Registered)(nil),            // 4: sluice.v1.Registered
-	(*Heartbeat)(nil),             // 5: sluice.v1.Heartbeat
-	(*HeartbeatAck)(nil),          // 6: sluice.v1.HeartbeatAck
-	(*Assignments)(nil),           // 7: sluice.v1.Assignments
-	(*Assignment)(nil),            // 8: sluice.v1.Assignment
-	(*TaskStateReport)(nil),       // 9: sluice.v1.TaskStateReport
-	(*OffsetCommit)(nil),          // 10: sluice.v1.OffsetCommit
-	(*Refused)(nil),               // 11: sluice.v1.Refused
-	nil,                           // 12: sluice.v1.Register.LabelsEntry
-	nil,                           // 13: sluice.v1.Assignment.ConfigEntry
-	(*TaskRef)(nil),               // 14: sluice.v1.TaskRef
-	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(TargetState)(0),              // 17: sluice.v1.TargetState
-	(*SourceOffset)(nil),          // 18: sluice.v1.SourceOffset
-	(State)(0),                    // 19: sluice.v1.State
+	(*Drain)(nil),                 // 1: sluice.v1.Drain
+	(*SessionResponse)(nil),       // 2: sluice.v1.SessionResponse
+	(*Register)(nil),              // 3: sluice.v1.Register
+	(*RunningTask)(nil),           // 4: sluice.v1.RunningTask
+	(*Registered)(nil),            // 5: sluice.v1.Registered
+	(*Heartbeat)(nil),             // 6: sluice.v1.Heartbeat
+	(*HeartbeatAck)(nil),          // 7: sluice.v1.HeartbeatAck
+	(*Assignments)(nil),           // 8: sluice.v1.Assignments
+	(*Assignment)(nil),            // 9: sluice.v1.Assignment
+	(*TaskStateReport)(nil),       // 10: sluice.v1.TaskStateReport
+	(*OffsetCommit)(nil),          // 11: sluice.v1.OffsetCommit
+	(*Refused)(nil),               // 12: sluice.v1.Refused
+	nil,                           // 13: sluice.v1.Register.LabelsEntry
+	nil,                           // 14: sluice.v1.Assignment.ConfigEntry
+	(*TaskRef)(nil),               // 15: sluice.v1.TaskRef
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(TargetState)(0),              // 18: sluice.v1.TargetState
+	(*SourceOffset)(nil),          // 19: sluice.v1.SourceOffset
+	(State)(0),                    // 20: sluice.v1.State
 }
 var file_sluice_v1_agent_proto_depIdxs = []int32{
-	2,  // 0: sluice.v1.SessionRequest.register:type_name -> sluice.v1.Register
-	5,  // 1: sluice.v1.SessionRequest.heartbeat:type_name -> sluice.v1.Heartbeat
-	9,  // 2: sluice.v1.SessionRequest.task_state:type_name -> sluice.v1.TaskStateReport
-	10, // 3: sluice.v1.SessionRequest.offsets:type_name -> sluice.v1.OffsetCommit
-	4,  // 4: sluice.v1.SessionResponse.registered:type_name -> sluice.v1.Registered
-	7,  // 5: sluice.v1.SessionResponse.assignments:type_name -> sluice.v1.Assignments
-	6,  // 6: sluice.v1.SessionResponse.heartbeat_ack:type_name -> sluice.v1.HeartbeatAck
-	11, // 7: sluice.v1.SessionResponse.refused:type_name -> sluice.v1.Refused
-	12, // 8: sluice.v1.Register.labels:type_name -> sluice.v1.Register.LabelsEntry
-	3,  // 9: sluice.v1.Register.running:type_name -> sluice.v1.RunningTask
-	14, // 10: sluice.v1.RunningTask.task:type_name -> sluice.v1.TaskRef
-	15, // 11: sluice.v1.Registered.heartbeat_interval:type_name -> google.protobuf.Duration
-	15, // 12: sluice.v1.Registered.session_ttl:type_name -> google.protobuf.Duration
-	16, // 13: sluice.v1.Heartbeat.send_time:type_name -> google.protobuf.Timestamp
-	16, // 14: sluice.v1.HeartbeatAck.send_time:type_name -> google.protobuf.Timestamp
-	8,  // 15: sluice.v1.Assignments.tasks:type_name -> sluice.v1.Assignment
-	14, // 16: sluice.v1.Assignment.task:type_name -> sluice.v1.TaskRef
-	13, // 17: sluice.v1.Assignment.config:type_name -> sluice.v1.Assignment.ConfigEntry
-	17, // 18: sluice.v1.Assignment.target_state:type_name -> sluice.v1.TargetState
-	18, // 19: sluice.v1.Assignment.offsets:type_name -> sluice.v1.SourceOffset
-	14, // 20: sluice.v1.TaskStateReport.task:type_name -> sluice.v1.TaskRef
-	19, // 21: sluice.v1.TaskStateReport.state:type_name -> sluice.v1.State
-	14, // 22: sluice.v1.OffsetCommit.task:type_name -> sluice.v1.TaskRef
-	18, // 23: sluice.v1.OffsetCommit.offsets:type_name -> sluice.v1.SourceOffset
-	14, // 24: sluice.v1.Refused.task:type_name -> sluice.v1.TaskRef
-	0,  // 25: sluice.v1.AgentService.Session:input_type -> sluice.v1.SessionRequest
-	1,  // 26: sluice.v1.AgentService.Session:output_type -> sluice.v1.SessionResponse
-	26, // [26:27] is the sub-list for method output_type
-	25, // [25:26] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	3,  // 0: sluice.v1.SessionRequest.register:type_name -> sluice.v1.Register
+	6,  // 1: sluice.v1.SessionRequest.heartbeat:type_name -> sluice.v1.Heartbeat
+	10, // 2: sluice.v1.SessionRequest.task_state:type_name -> sluice.v1.TaskStateReport
+	11, // 3: sluice.v1.SessionRequest.offsets:type_name -> sluice.v1.OffsetCommit
+	1,  // 4: sluice.v1.SessionRequest.drain:type_name -> sluice.v1.Drain
+	5,  // 5: sluice.v1.SessionResponse.registered:type_name -> sluice.v1.Registered
+	8,  // 6: sluice.v1.SessionResponse.assignments:type_name -> sluice.v1.Assignments
+	7,  // 7: sluice.v1.SessionResponse.heartbeat_ack:type_name -> sluice.v1.HeartbeatAck
+	12, // 8: sluice.v1.SessionResponse.refused:type_name -> sluice.v1.Refused
+	13, // 9: sluice.v1.Register.labels:type_name -> sluice.v1.Register.LabelsEntry
+	4,  // 10: sluice.v1.Register.running:type_name -> sluice.v1.RunningTask
+	15, // 11: sluice.v1.RunningTask.task:type_name -> sluice.v1.TaskRef
+	16, // 12: sluice.v1.Registered.heartbeat_interval:type_name -> google.protobuf.Duration
+	16, // 13: sluice.v1.Registered.session_ttl:type_name -> google.protobuf.Duration
+	17, // 14: sluice.v1.Heartbeat.send_time:type_name -> google.protobuf.Timestamp
+	17, // 15: sluice.v1.HeartbeatAck.send_time:type_name -> google.protobuf.Timestamp
+	9,  // 16: sluice.v1.Assignments.tasks:type_name -> sluice.v1.Assignment
+	15, // 17: sluice.v1.Assignment.task:type_name -> sluice.v1.TaskRef
+	14, // 18: sluice.v1.Assignment.config:type_name -> sluice.v1.Assignment.ConfigEntry
+	18, // 19: sluice.v1.Assignment.target_state:type_name -> sluice.v1.TargetState
+	19, // 20: sluice.v1.Assignment.offsets:type_name -> sluice.v1.SourceOffset
+	15, // 21: sluice.v1.TaskStateReport.task:type_name -> sluice.v1.TaskRef
+	20, // 22: sluice.v1.TaskStateReport.state:type_name -> sluice.v1.State
+	15, // 23: sluice.v1.OffsetCommit.task:type_name -> sluice.v1.TaskRef
+	19, // 24: sluice.v1.OffsetCommit.offsets:type_name -> sluice.v1.SourceOffset
+	15, // 25: sluice.v1.Refused.task:type_name -> sluice.v1.TaskRef
+	0,  // 26: sluice.v1.AgentService.Session:input_type -> sluice.v1.SessionRequest
+	2,  // 27: sluice.v1.AgentService.Session:output_type -> sluice.v1.SessionResponse
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_agent_proto_init() }
@@ -1025,8 +1109,9 @@ func file_sluice_v1_agent_proto_init() {
 		(*SessionRequest_Heartbeat)(nil),
 		(*SessionRequest_TaskState)(nil),
 		(*SessionRequest_Offsets)(nil),
+		(*SessionRequest_Drain)(nil),
 	}
-	file_sluice_v1_agent_proto_msgTypes[1].OneofWrappers = []any{
+	file_sluice_v1_agent_proto_msgTypes[2].OneofWrappers = []any{
 		(*SessionResponse_Registered)(nil),
 		(*SessionResponse_Assignments)(nil),
 		(*SessionResponse_HeartbeatAck)(nil),
@@ -1038,7 +1123,7 @@ func file_sluice_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_agent_proto_rawDesc), len(file_sluice_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

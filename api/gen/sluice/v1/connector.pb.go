@@ -869,6 +869,733 @@ func (x *StopConnectorResponse) GetConnector() *Connector {
 	return nil
 }
 
+type RestartConnectorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Restart the connector's tasks too.
+	IncludeTasks bool `protobuf:"varint,2,opt,name=include_tasks,json=includeTasks,proto3" json:"include_tasks,omitempty"`
+	// Restart only what FAILED (the connector, and with include_tasks its
+	// failed tasks).
+	OnlyFailed    bool `protobuf:"varint,3,opt,name=only_failed,json=onlyFailed,proto3" json:"only_failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartConnectorRequest) Reset() {
+	*x = RestartConnectorRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartConnectorRequest) ProtoMessage() {}
+
+func (x *RestartConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartConnectorRequest.ProtoReflect.Descriptor instead.
+func (*RestartConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RestartConnectorRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RestartConnectorRequest) GetIncludeTasks() bool {
+	if x != nil {
+		return x.IncludeTasks
+	}
+	return false
+}
+
+func (x *RestartConnectorRequest) GetOnlyFailed() bool {
+	if x != nil {
+		return x.OnlyFailed
+	}
+	return false
+}
+
+type RestartConnectorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status at the time of the request, with RESTARTING for every
+	// instance that restarts.
+	Status        *ConnectorStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartConnectorResponse) Reset() {
+	*x = RestartConnectorResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartConnectorResponse) ProtoMessage() {}
+
+func (x *RestartConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartConnectorResponse.ProtoReflect.Descriptor instead.
+func (*RestartConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RestartConnectorResponse) GetStatus() *ConnectorStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+type RestartTaskRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Task          int32                  `protobuf:"varint,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartTaskRequest) Reset() {
+	*x = RestartTaskRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartTaskRequest) ProtoMessage() {}
+
+func (x *RestartTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartTaskRequest.ProtoReflect.Descriptor instead.
+func (*RestartTaskRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RestartTaskRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RestartTaskRequest) GetTask() int32 {
+	if x != nil {
+		return x.Task
+	}
+	return 0
+}
+
+type RestartTaskResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          *TaskStatus            `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartTaskResponse) Reset() {
+	*x = RestartTaskResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartTaskResponse) ProtoMessage() {}
+
+func (x *RestartTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartTaskResponse.ProtoReflect.Descriptor instead.
+func (*RestartTaskResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RestartTaskResponse) GetTask() *TaskStatus {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+type ValidateConnectorConfigRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        map[string]string      `protobuf:"bytes,1,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateConnectorConfigRequest) Reset() {
+	*x = ValidateConnectorConfigRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateConnectorConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateConnectorConfigRequest) ProtoMessage() {}
+
+func (x *ValidateConnectorConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateConnectorConfigRequest.ProtoReflect.Descriptor instead.
+func (*ValidateConnectorConfigRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ValidateConnectorConfigRequest) GetConfig() map[string]string {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+// ValidateConnectorConfigResponse has the shape of Kafka Connect's
+// ConfigInfos.
+type ValidateConnectorConfigResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connector's name as Kafka Connect gives it: its class's simple name
+	// when it has one, otherwise Sluice's name.
+	Name          string        `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ErrorCount    int32         `protobuf:"varint,2,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"`
+	Groups        []string      `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
+	Configs       []*ConfigInfo `protobuf:"bytes,4,rep,name=configs,proto3" json:"configs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateConnectorConfigResponse) Reset() {
+	*x = ValidateConnectorConfigResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateConnectorConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateConnectorConfigResponse) ProtoMessage() {}
+
+func (x *ValidateConnectorConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateConnectorConfigResponse.ProtoReflect.Descriptor instead.
+func (*ValidateConnectorConfigResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ValidateConnectorConfigResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ValidateConnectorConfigResponse) GetErrorCount() int32 {
+	if x != nil {
+		return x.ErrorCount
+	}
+	return 0
+}
+
+func (x *ValidateConnectorConfigResponse) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ValidateConnectorConfigResponse) GetConfigs() []*ConfigInfo {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
+type ConfigInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Definition    *ConfigField           `protobuf:"bytes,1,opt,name=definition,proto3" json:"definition,omitempty"`
+	Value         *ConfigValue           `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigInfo) Reset() {
+	*x = ConfigInfo{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigInfo) ProtoMessage() {}
+
+func (x *ConfigInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigInfo.ProtoReflect.Descriptor instead.
+func (*ConfigInfo) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ConfigInfo) GetDefinition() *ConfigField {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
+func (x *ConfigInfo) GetValue() *ConfigValue {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type ConfigValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The value the config gives, or the default; PASSWORD values read
+	// "[hidden]".
+	Value             string   `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	RecommendedValues []string `protobuf:"bytes,3,rep,name=recommended_values,json=recommendedValues,proto3" json:"recommended_values,omitempty"`
+	Errors            []string `protobuf:"bytes,4,rep,name=errors,proto3" json:"errors,omitempty"`
+	Visible           bool     `protobuf:"varint,5,opt,name=visible,proto3" json:"visible,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ConfigValue) Reset() {
+	*x = ConfigValue{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigValue) ProtoMessage() {}
+
+func (x *ConfigValue) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigValue.ProtoReflect.Descriptor instead.
+func (*ConfigValue) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ConfigValue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ConfigValue) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *ConfigValue) GetRecommendedValues() []string {
+	if x != nil {
+		return x.RecommendedValues
+	}
+	return nil
+}
+
+func (x *ConfigValue) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *ConfigValue) GetVisible() bool {
+	if x != nil {
+		return x.Visible
+	}
+	return false
+}
+
+type GetConnectorOffsetsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectorOffsetsRequest) Reset() {
+	*x = GetConnectorOffsetsRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectorOffsetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectorOffsetsRequest) ProtoMessage() {}
+
+func (x *GetConnectorOffsetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectorOffsetsRequest.ProtoReflect.Descriptor instead.
+func (*GetConnectorOffsetsRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetConnectorOffsetsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetConnectorOffsetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by partition. For a sink, partition is
+	// {"kafka_topic":...,"kafka_partition":...} and offset {"kafka_offset":...}.
+	Offsets       []*SourceOffset `protobuf:"bytes,1,rep,name=offsets,proto3" json:"offsets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectorOffsetsResponse) Reset() {
+	*x = GetConnectorOffsetsResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectorOffsetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectorOffsetsResponse) ProtoMessage() {}
+
+func (x *GetConnectorOffsetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectorOffsetsResponse.ProtoReflect.Descriptor instead.
+func (*GetConnectorOffsetsResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetConnectorOffsetsResponse) GetOffsets() []*SourceOffset {
+	if x != nil {
+		return x.Offsets
+	}
+	return nil
+}
+
+type AlterConnectorOffsetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The partitions to change; an empty offset (or JSON null) removes that
+	// partition's offset.
+	Offsets       []*SourceOffset `protobuf:"bytes,2,rep,name=offsets,proto3" json:"offsets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterConnectorOffsetsRequest) Reset() {
+	*x = AlterConnectorOffsetsRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterConnectorOffsetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterConnectorOffsetsRequest) ProtoMessage() {}
+
+func (x *AlterConnectorOffsetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterConnectorOffsetsRequest.ProtoReflect.Descriptor instead.
+func (*AlterConnectorOffsetsRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AlterConnectorOffsetsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlterConnectorOffsetsRequest) GetOffsets() []*SourceOffset {
+	if x != nil {
+		return x.Offsets
+	}
+	return nil
+}
+
+type AlterConnectorOffsetsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterConnectorOffsetsResponse) Reset() {
+	*x = AlterConnectorOffsetsResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterConnectorOffsetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterConnectorOffsetsResponse) ProtoMessage() {}
+
+func (x *AlterConnectorOffsetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterConnectorOffsetsResponse.ProtoReflect.Descriptor instead.
+func (*AlterConnectorOffsetsResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AlterConnectorOffsetsResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type ResetConnectorOffsetsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetConnectorOffsetsRequest) Reset() {
+	*x = ResetConnectorOffsetsRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetConnectorOffsetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetConnectorOffsetsRequest) ProtoMessage() {}
+
+func (x *ResetConnectorOffsetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetConnectorOffsetsRequest.ProtoReflect.Descriptor instead.
+func (*ResetConnectorOffsetsRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ResetConnectorOffsetsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ResetConnectorOffsetsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetConnectorOffsetsResponse) Reset() {
+	*x = ResetConnectorOffsetsResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetConnectorOffsetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetConnectorOffsetsResponse) ProtoMessage() {}
+
+func (x *ResetConnectorOffsetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetConnectorOffsetsResponse.ProtoReflect.Descriptor instead.
+func (*ResetConnectorOffsetsResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ResetConnectorOffsetsResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type GetConnectorStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -878,7 +1605,7 @@ type GetConnectorStatusRequest struct {
 
 func (x *GetConnectorStatusRequest) Reset() {
 	*x = GetConnectorStatusRequest{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	mi := &file_sluice_v1_connector_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1617,7 @@ func (x *GetConnectorStatusRequest) String() string {
 func (*GetConnectorStatusRequest) ProtoMessage() {}
 
 func (x *GetConnectorStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[16]
+	mi := &file_sluice_v1_connector_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1630,7 @@ func (x *GetConnectorStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectorStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetConnectorStatusRequest) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{16}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetConnectorStatusRequest) GetName() string {
@@ -922,7 +1649,7 @@ type GetConnectorStatusResponse struct {
 
 func (x *GetConnectorStatusResponse) Reset() {
 	*x = GetConnectorStatusResponse{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	mi := &file_sluice_v1_connector_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1661,7 @@ func (x *GetConnectorStatusResponse) String() string {
 func (*GetConnectorStatusResponse) ProtoMessage() {}
 
 func (x *GetConnectorStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[17]
+	mi := &file_sluice_v1_connector_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1674,7 @@ func (x *GetConnectorStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectorStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetConnectorStatusResponse) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{17}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetConnectorStatusResponse) GetStatus() *ConnectorStatus {
@@ -973,7 +1700,7 @@ type ConnectorStatus struct {
 
 func (x *ConnectorStatus) Reset() {
 	*x = ConnectorStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	mi := &file_sluice_v1_connector_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1712,7 @@ func (x *ConnectorStatus) String() string {
 func (*ConnectorStatus) ProtoMessage() {}
 
 func (x *ConnectorStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[18]
+	mi := &file_sluice_v1_connector_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1725,7 @@ func (x *ConnectorStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectorStatus.ProtoReflect.Descriptor instead.
 func (*ConnectorStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{18}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ConnectorStatus) GetName() string {
@@ -1057,7 +1784,7 @@ type InstanceStatus struct {
 
 func (x *InstanceStatus) Reset() {
 	*x = InstanceStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[19]
+	mi := &file_sluice_v1_connector_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1796,7 @@ func (x *InstanceStatus) String() string {
 func (*InstanceStatus) ProtoMessage() {}
 
 func (x *InstanceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[19]
+	mi := &file_sluice_v1_connector_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1809,7 @@ func (x *InstanceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceStatus.ProtoReflect.Descriptor instead.
 func (*InstanceStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{19}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InstanceStatus) GetState() State {
@@ -1128,7 +1855,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[20]
+	mi := &file_sluice_v1_connector_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1867,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[20]
+	mi := &file_sluice_v1_connector_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1880,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{20}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskStatus) GetId() int32 {
@@ -1220,7 +1947,7 @@ type ListPluginsRequest struct {
 
 func (x *ListPluginsRequest) Reset() {
 	*x = ListPluginsRequest{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[21]
+	mi := &file_sluice_v1_connector_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1959,7 @@ func (x *ListPluginsRequest) String() string {
 func (*ListPluginsRequest) ProtoMessage() {}
 
 func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[21]
+	mi := &file_sluice_v1_connector_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1972,7 @@ func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPluginsRequest.ProtoReflect.Descriptor instead.
 func (*ListPluginsRequest) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{21}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{35}
 }
 
 type ListPluginsResponse struct {
@@ -1257,7 +1984,7 @@ type ListPluginsResponse struct {
 
 func (x *ListPluginsResponse) Reset() {
 	*x = ListPluginsResponse{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[22]
+	mi := &file_sluice_v1_connector_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1996,7 @@ func (x *ListPluginsResponse) String() string {
 func (*ListPluginsResponse) ProtoMessage() {}
 
 func (x *ListPluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[22]
+	mi := &file_sluice_v1_connector_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +2009,7 @@ func (x *ListPluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPluginsResponse.ProtoReflect.Descriptor instead.
 func (*ListPluginsResponse) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{22}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListPluginsResponse) GetPlugins() []*Plugin {
@@ -1311,7 +2038,7 @@ type Plugin struct {
 
 func (x *Plugin) Reset() {
 	*x = Plugin{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[23]
+	mi := &file_sluice_v1_connector_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +2050,7 @@ func (x *Plugin) String() string {
 func (*Plugin) ProtoMessage() {}
 
 func (x *Plugin) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[23]
+	mi := &file_sluice_v1_connector_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +2063,7 @@ func (x *Plugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
 func (*Plugin) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{23}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Plugin) GetName() string {
@@ -1409,7 +2136,7 @@ type ConfigField struct {
 
 func (x *ConfigField) Reset() {
 	*x = ConfigField{}
-	mi := &file_sluice_v1_connector_proto_msgTypes[24]
+	mi := &file_sluice_v1_connector_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +2148,7 @@ func (x *ConfigField) String() string {
 func (*ConfigField) ProtoMessage() {}
 
 func (x *ConfigField) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_connector_proto_msgTypes[24]
+	mi := &file_sluice_v1_connector_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +2161,7 @@ func (x *ConfigField) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigField.ProtoReflect.Descriptor instead.
 func (*ConfigField) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{24}
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ConfigField) GetName() string {
@@ -1554,7 +2281,55 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x14StopConnectorRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"K\n" +
 	"\x15StopConnectorResponse\x122\n" +
-	"\tconnector\x18\x01 \x01(\v2\x14.sluice.v1.ConnectorR\tconnector\"/\n" +
+	"\tconnector\x18\x01 \x01(\v2\x14.sluice.v1.ConnectorR\tconnector\"s\n" +
+	"\x17RestartConnectorRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rinclude_tasks\x18\x02 \x01(\bR\fincludeTasks\x12\x1f\n" +
+	"\vonly_failed\x18\x03 \x01(\bR\n" +
+	"onlyFailed\"N\n" +
+	"\x18RestartConnectorResponse\x122\n" +
+	"\x06status\x18\x01 \x01(\v2\x1a.sluice.v1.ConnectorStatusR\x06status\"<\n" +
+	"\x12RestartTaskRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04task\x18\x02 \x01(\x05R\x04task\"@\n" +
+	"\x13RestartTaskResponse\x12)\n" +
+	"\x04task\x18\x01 \x01(\v2\x15.sluice.v1.TaskStatusR\x04task\"\xaa\x01\n" +
+	"\x1eValidateConnectorConfigRequest\x12M\n" +
+	"\x06config\x18\x01 \x03(\v25.sluice.v1.ValidateConnectorConfigRequest.ConfigEntryR\x06config\x1a9\n" +
+	"\vConfigEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9f\x01\n" +
+	"\x1fValidateConnectorConfigResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\verror_count\x18\x02 \x01(\x05R\n" +
+	"errorCount\x12\x16\n" +
+	"\x06groups\x18\x03 \x03(\tR\x06groups\x12/\n" +
+	"\aconfigs\x18\x04 \x03(\v2\x15.sluice.v1.ConfigInfoR\aconfigs\"r\n" +
+	"\n" +
+	"ConfigInfo\x126\n" +
+	"\n" +
+	"definition\x18\x01 \x01(\v2\x16.sluice.v1.ConfigFieldR\n" +
+	"definition\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.sluice.v1.ConfigValueR\x05value\"\x98\x01\n" +
+	"\vConfigValue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12-\n" +
+	"\x12recommended_values\x18\x03 \x03(\tR\x11recommendedValues\x12\x16\n" +
+	"\x06errors\x18\x04 \x03(\tR\x06errors\x12\x18\n" +
+	"\avisible\x18\x05 \x01(\bR\avisible\"0\n" +
+	"\x1aGetConnectorOffsetsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"P\n" +
+	"\x1bGetConnectorOffsetsResponse\x121\n" +
+	"\aoffsets\x18\x01 \x03(\v2\x17.sluice.v1.SourceOffsetR\aoffsets\"e\n" +
+	"\x1cAlterConnectorOffsetsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
+	"\aoffsets\x18\x02 \x03(\v2\x17.sluice.v1.SourceOffsetR\aoffsets\"9\n" +
+	"\x1dAlterConnectorOffsetsResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"2\n" +
+	"\x1cResetConnectorOffsetsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"9\n" +
+	"\x1dResetConnectorOffsetsResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"/\n" +
 	"\x19GetConnectorStatusRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"P\n" +
 	"\x1aGetConnectorStatusResponse\x122\n" +
@@ -1613,7 +2388,7 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x15PLUGIN_TYPE_CONVERTER\x10\x03\x12 \n" +
 	"\x1cPLUGIN_TYPE_HEADER_CONVERTER\x10\x04\x12\x1e\n" +
 	"\x1aPLUGIN_TYPE_TRANSFORMATION\x10\x05\x12\x19\n" +
-	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\xc9\x06\n" +
+	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\xae\v\n" +
 	"\x10ConnectorService\x12U\n" +
 	"\x0eApplyConnector\x12 .sluice.v1.ApplyConnectorRequest\x1a!.sluice.v1.ApplyConnectorResponse\x12T\n" +
 	"\fGetConnector\x12\x1e.sluice.v1.GetConnectorRequest\x1a\x1f.sluice.v1.GetConnectorResponse\"\x03\x90\x02\x01\x12Z\n" +
@@ -1621,7 +2396,13 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x0fDeleteConnector\x12!.sluice.v1.DeleteConnectorRequest\x1a\".sluice.v1.DeleteConnectorResponse\"\x03\x90\x02\x02\x12Z\n" +
 	"\x0ePauseConnector\x12 .sluice.v1.PauseConnectorRequest\x1a!.sluice.v1.PauseConnectorResponse\"\x03\x90\x02\x02\x12]\n" +
 	"\x0fResumeConnector\x12!.sluice.v1.ResumeConnectorRequest\x1a\".sluice.v1.ResumeConnectorResponse\"\x03\x90\x02\x02\x12W\n" +
-	"\rStopConnector\x12\x1f.sluice.v1.StopConnectorRequest\x1a .sluice.v1.StopConnectorResponse\"\x03\x90\x02\x02\x12f\n" +
+	"\rStopConnector\x12\x1f.sluice.v1.StopConnectorRequest\x1a .sluice.v1.StopConnectorResponse\"\x03\x90\x02\x02\x12[\n" +
+	"\x10RestartConnector\x12\".sluice.v1.RestartConnectorRequest\x1a#.sluice.v1.RestartConnectorResponse\x12L\n" +
+	"\vRestartTask\x12\x1d.sluice.v1.RestartTaskRequest\x1a\x1e.sluice.v1.RestartTaskResponse\x12u\n" +
+	"\x17ValidateConnectorConfig\x12).sluice.v1.ValidateConnectorConfigRequest\x1a*.sluice.v1.ValidateConnectorConfigResponse\"\x03\x90\x02\x01\x12i\n" +
+	"\x13GetConnectorOffsets\x12%.sluice.v1.GetConnectorOffsetsRequest\x1a&.sluice.v1.GetConnectorOffsetsResponse\"\x03\x90\x02\x01\x12j\n" +
+	"\x15AlterConnectorOffsets\x12'.sluice.v1.AlterConnectorOffsetsRequest\x1a(.sluice.v1.AlterConnectorOffsetsResponse\x12j\n" +
+	"\x15ResetConnectorOffsets\x12'.sluice.v1.ResetConnectorOffsetsRequest\x1a(.sluice.v1.ResetConnectorOffsetsResponse\x12f\n" +
 	"\x12GetConnectorStatus\x12$.sluice.v1.GetConnectorStatusRequest\x1a%.sluice.v1.GetConnectorStatusResponse\"\x03\x90\x02\x01\x12Q\n" +
 	"\vListPlugins\x12\x1d.sluice.v1.ListPluginsRequest\x1a\x1e.sluice.v1.ListPluginsResponse\"\x03\x90\x02\x01B7Z5github.com/sluicehq/sluice/api/gen/sluice/v1;sluicev1b\x06proto3"
 
@@ -1638,92 +2419,128 @@ func file_sluice_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sluice_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_sluice_v1_connector_proto_goTypes = []any{
-	(PluginType)(0),                    // 0: sluice.v1.PluginType
-	(*Connector)(nil),                  // 1: sluice.v1.Connector
-	(*TaskConfig)(nil),                 // 2: sluice.v1.TaskConfig
-	(*ApplyConnectorRequest)(nil),      // 3: sluice.v1.ApplyConnectorRequest
-	(*ApplyConnectorResponse)(nil),     // 4: sluice.v1.ApplyConnectorResponse
-	(*GetConnectorRequest)(nil),        // 5: sluice.v1.GetConnectorRequest
-	(*GetConnectorResponse)(nil),       // 6: sluice.v1.GetConnectorResponse
-	(*ListConnectorsRequest)(nil),      // 7: sluice.v1.ListConnectorsRequest
-	(*ListConnectorsResponse)(nil),     // 8: sluice.v1.ListConnectorsResponse
-	(*DeleteConnectorRequest)(nil),     // 9: sluice.v1.DeleteConnectorRequest
-	(*DeleteConnectorResponse)(nil),    // 10: sluice.v1.DeleteConnectorResponse
-	(*PauseConnectorRequest)(nil),      // 11: sluice.v1.PauseConnectorRequest
-	(*PauseConnectorResponse)(nil),     // 12: sluice.v1.PauseConnectorResponse
-	(*ResumeConnectorRequest)(nil),     // 13: sluice.v1.ResumeConnectorRequest
-	(*ResumeConnectorResponse)(nil),    // 14: sluice.v1.ResumeConnectorResponse
-	(*StopConnectorRequest)(nil),       // 15: sluice.v1.StopConnectorRequest
-	(*StopConnectorResponse)(nil),      // 16: sluice.v1.StopConnectorResponse
-	(*GetConnectorStatusRequest)(nil),  // 17: sluice.v1.GetConnectorStatusRequest
-	(*GetConnectorStatusResponse)(nil), // 18: sluice.v1.GetConnectorStatusResponse
-	(*ConnectorStatus)(nil),            // 19: sluice.v1.ConnectorStatus
-	(*InstanceStatus)(nil),             // 20: sluice.v1.InstanceStatus
-	(*TaskStatus)(nil),                 // 21: sluice.v1.TaskStatus
-	(*ListPluginsRequest)(nil),         // 22: sluice.v1.ListPluginsRequest
-	(*ListPluginsResponse)(nil),        // 23: sluice.v1.ListPluginsResponse
-	(*Plugin)(nil),                     // 24: sluice.v1.Plugin
-	(*ConfigField)(nil),                // 25: sluice.v1.ConfigField
-	nil,                                // 26: sluice.v1.Connector.ConfigEntry
-	nil,                                // 27: sluice.v1.TaskConfig.ConfigEntry
-	nil,                                // 28: sluice.v1.ApplyConnectorRequest.ConfigEntry
-	(TargetState)(0),                   // 29: sluice.v1.TargetState
-	(ConnectorType)(0),                 // 30: sluice.v1.ConnectorType
-	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
-	(State)(0),                         // 32: sluice.v1.State
+	(PluginType)(0),                         // 0: sluice.v1.PluginType
+	(*Connector)(nil),                       // 1: sluice.v1.Connector
+	(*TaskConfig)(nil),                      // 2: sluice.v1.TaskConfig
+	(*ApplyConnectorRequest)(nil),           // 3: sluice.v1.ApplyConnectorRequest
+	(*ApplyConnectorResponse)(nil),          // 4: sluice.v1.ApplyConnectorResponse
+	(*GetConnectorRequest)(nil),             // 5: sluice.v1.GetConnectorRequest
+	(*GetConnectorResponse)(nil),            // 6: sluice.v1.GetConnectorResponse
+	(*ListConnectorsRequest)(nil),           // 7: sluice.v1.ListConnectorsRequest
+	(*ListConnectorsResponse)(nil),          // 8: sluice.v1.ListConnectorsResponse
+	(*DeleteConnectorRequest)(nil),          // 9: sluice.v1.DeleteConnectorRequest
+	(*DeleteConnectorResponse)(nil),         // 10: sluice.v1.DeleteConnectorResponse
+	(*PauseConnectorRequest)(nil),           // 11: sluice.v1.PauseConnectorRequest
+	(*PauseConnectorResponse)(nil),          // 12: sluice.v1.PauseConnectorResponse
+	(*ResumeConnectorRequest)(nil),          // 13: sluice.v1.ResumeConnectorRequest
+	(*ResumeConnectorResponse)(nil),         // 14: sluice.v1.ResumeConnectorResponse
+	(*StopConnectorRequest)(nil),            // 15: sluice.v1.StopConnectorRequest
+	(*StopConnectorResponse)(nil),           // 16: sluice.v1.StopConnectorResponse
+	(*RestartConnectorRequest)(nil),         // 17: sluice.v1.RestartConnectorRequest
+	(*RestartConnectorResponse)(nil),        // 18: sluice.v1.RestartConnectorResponse
+	(*RestartTaskRequest)(nil),              // 19: sluice.v1.RestartTaskRequest
+	(*RestartTaskResponse)(nil),             // 20: sluice.v1.RestartTaskResponse
+	(*ValidateConnectorConfigRequest)(nil),  // 21: sluice.v1.ValidateConnectorConfigRequest
+	(*ValidateConnectorConfigResponse)(nil), // 22: sluice.v1.ValidateConnectorConfigResponse
+	(*ConfigInfo)(nil),                      // 23: sluice.v1.ConfigInfo
+	(*ConfigValue)(nil),                     // 24: sluice.v1.ConfigValue
+	(*GetConnectorOffsetsRequest)(nil),      // 25: sluice.v1.GetConnectorOffsetsRequest
+	(*GetConnectorOffsetsResponse)(nil),     // 26: sluice.v1.GetConnectorOffsetsResponse
+	(*AlterConnectorOffsetsRequest)(nil),    // 27: sluice.v1.AlterConnectorOffsetsRequest
+	(*AlterConnectorOffsetsResponse)(nil),   // 28: sluice.v1.AlterConnectorOffsetsResponse
+	(*ResetConnectorOffsetsRequest)(nil),    // 29: sluice.v1.ResetConnectorOffsetsRequest
+	(*ResetConnectorOffsetsResponse)(nil),   // 30: sluice.v1.ResetConnectorOffsetsResponse
+	(*GetConnectorStatusRequest)(nil),       // 31: sluice.v1.GetConnectorStatusRequest
+	(*GetConnectorStatusResponse)(nil),      // 32: sluice.v1.GetConnectorStatusResponse
+	(*ConnectorStatus)(nil),                 // 33: sluice.v1.ConnectorStatus
+	(*InstanceStatus)(nil),                  // 34: sluice.v1.InstanceStatus
+	(*TaskStatus)(nil),                      // 35: sluice.v1.TaskStatus
+	(*ListPluginsRequest)(nil),              // 36: sluice.v1.ListPluginsRequest
+	(*ListPluginsResponse)(nil),             // 37: sluice.v1.ListPluginsResponse
+	(*Plugin)(nil),                          // 38: sluice.v1.Plugin
+	(*ConfigField)(nil),                     // 39: sluice.v1.ConfigField
+	nil,                                     // 40: sluice.v1.Connector.ConfigEntry
+	nil,                                     // 41: sluice.v1.TaskConfig.ConfigEntry
+	nil,                                     // 42: sluice.v1.ApplyConnectorRequest.ConfigEntry
+	nil,                                     // 43: sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
+	(TargetState)(0),                        // 44: sluice.v1.TargetState
+	(ConnectorType)(0),                      // 45: sluice.v1.ConnectorType
+	(*timestamppb.Timestamp)(nil),           // 46: google.protobuf.Timestamp
+	(*SourceOffset)(nil),                    // 47: sluice.v1.SourceOffset
+	(State)(0),                              // 48: sluice.v1.State
 }
 var file_sluice_v1_connector_proto_depIdxs = []int32{
-	26, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
-	29, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
-	30, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
+	40, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
+	44, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
+	45, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
 	2,  // 3: sluice.v1.Connector.tasks:type_name -> sluice.v1.TaskConfig
-	31, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
-	31, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
-	27, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
-	28, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
-	29, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
+	46, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
+	46, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
+	41, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
+	42, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
+	44, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
 	1,  // 9: sluice.v1.ApplyConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 10: sluice.v1.GetConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 11: sluice.v1.ListConnectorsResponse.connectors:type_name -> sluice.v1.Connector
 	1,  // 12: sluice.v1.PauseConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 13: sluice.v1.ResumeConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 14: sluice.v1.StopConnectorResponse.connector:type_name -> sluice.v1.Connector
-	19, // 15: sluice.v1.GetConnectorStatusResponse.status:type_name -> sluice.v1.ConnectorStatus
-	30, // 16: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
-	20, // 17: sluice.v1.ConnectorStatus.connector:type_name -> sluice.v1.InstanceStatus
-	21, // 18: sluice.v1.ConnectorStatus.tasks:type_name -> sluice.v1.TaskStatus
-	29, // 19: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
-	32, // 20: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
-	32, // 21: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
-	31, // 22: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
-	24, // 23: sluice.v1.ListPluginsResponse.plugins:type_name -> sluice.v1.Plugin
-	0,  // 24: sluice.v1.Plugin.type:type_name -> sluice.v1.PluginType
-	25, // 25: sluice.v1.Plugin.config:type_name -> sluice.v1.ConfigField
-	3,  // 26: sluice.v1.ConnectorService.ApplyConnector:input_type -> sluice.v1.ApplyConnectorRequest
-	5,  // 27: sluice.v1.ConnectorService.GetConnector:input_type -> sluice.v1.GetConnectorRequest
-	7,  // 28: sluice.v1.ConnectorService.ListConnectors:input_type -> sluice.v1.ListConnectorsRequest
-	9,  // 29: sluice.v1.ConnectorService.DeleteConnector:input_type -> sluice.v1.DeleteConnectorRequest
-	11, // 30: sluice.v1.ConnectorService.PauseConnector:input_type -> sluice.v1.PauseConnectorRequest
-	13, // 31: sluice.v1.ConnectorService.ResumeConnector:input_type -> sluice.v1.ResumeConnectorRequest
-	15, // 32: sluice.v1.ConnectorService.StopConnector:input_type -> sluice.v1.StopConnectorRequest
-	17, // 33: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
-	22, // 34: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
-	4,  // 35: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
-	6,  // 36: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
-	8,  // 37: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
-	10, // 38: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
-	12, // 39: sluice.v1.ConnectorService.PauseConnector:output_type -> sluice.v1.PauseConnectorResponse
-	14, // 40: sluice.v1.ConnectorService.ResumeConnector:output_type -> sluice.v1.ResumeConnectorResponse
-	16, // 41: sluice.v1.ConnectorService.StopConnector:output_type -> sluice.v1.StopConnectorResponse
-	18, // 42: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
-	23, // 43: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
-	35, // [35:44] is the sub-list for method output_type
-	26, // [26:35] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	33, // 15: sluice.v1.RestartConnectorResponse.status:type_name -> sluice.v1.ConnectorStatus
+	35, // 16: sluice.v1.RestartTaskResponse.task:type_name -> sluice.v1.TaskStatus
+	43, // 17: sluice.v1.ValidateConnectorConfigRequest.config:type_name -> sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
+	23, // 18: sluice.v1.ValidateConnectorConfigResponse.configs:type_name -> sluice.v1.ConfigInfo
+	39, // 19: sluice.v1.ConfigInfo.definition:type_name -> sluice.v1.ConfigField
+	24, // 20: sluice.v1.ConfigInfo.value:type_name -> sluice.v1.ConfigValue
+	47, // 21: sluice.v1.GetConnectorOffsetsResponse.offsets:type_name -> sluice.v1.SourceOffset
+	47, // 22: sluice.v1.AlterConnectorOffsetsRequest.offsets:type_name -> sluice.v1.SourceOffset
+	33, // 23: sluice.v1.GetConnectorStatusResponse.status:type_name -> sluice.v1.ConnectorStatus
+	45, // 24: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
+	34, // 25: sluice.v1.ConnectorStatus.connector:type_name -> sluice.v1.InstanceStatus
+	35, // 26: sluice.v1.ConnectorStatus.tasks:type_name -> sluice.v1.TaskStatus
+	44, // 27: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
+	48, // 28: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
+	48, // 29: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
+	46, // 30: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
+	38, // 31: sluice.v1.ListPluginsResponse.plugins:type_name -> sluice.v1.Plugin
+	0,  // 32: sluice.v1.Plugin.type:type_name -> sluice.v1.PluginType
+	39, // 33: sluice.v1.Plugin.config:type_name -> sluice.v1.ConfigField
+	3,  // 34: sluice.v1.ConnectorService.ApplyConnector:input_type -> sluice.v1.ApplyConnectorRequest
+	5,  // 35: sluice.v1.ConnectorService.GetConnector:input_type -> sluice.v1.GetConnectorRequest
+	7,  // 36: sluice.v1.ConnectorService.ListConnectors:input_type -> sluice.v1.ListConnectorsRequest
+	9,  // 37: sluice.v1.ConnectorService.DeleteConnector:input_type -> sluice.v1.DeleteConnectorRequest
+	11, // 38: sluice.v1.ConnectorService.PauseConnector:input_type -> sluice.v1.PauseConnectorRequest
+	13, // 39: sluice.v1.ConnectorService.ResumeConnector:input_type -> sluice.v1.ResumeConnectorRequest
+	15, // 40: sluice.v1.ConnectorService.StopConnector:input_type -> sluice.v1.StopConnectorRequest
+	17, // 41: sluice.v1.ConnectorService.RestartConnector:input_type -> sluice.v1.RestartConnectorRequest
+	19, // 42: sluice.v1.ConnectorService.RestartTask:input_type -> sluice.v1.RestartTaskRequest
+	21, // 43: sluice.v1.ConnectorService.ValidateConnectorConfig:input_type -> sluice.v1.ValidateConnectorConfigRequest
+	25, // 44: sluice.v1.ConnectorService.GetConnectorOffsets:input_type -> sluice.v1.GetConnectorOffsetsRequest
+	27, // 45: sluice.v1.ConnectorService.AlterConnectorOffsets:input_type -> sluice.v1.AlterConnectorOffsetsRequest
+	29, // 46: sluice.v1.ConnectorService.ResetConnectorOffsets:input_type -> sluice.v1.ResetConnectorOffsetsRequest
+	31, // 47: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
+	36, // 48: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
+	4,  // 49: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
+	6,  // 50: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
+	8,  // 51: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
+	10, // 52: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
+	12, // 53: sluice.v1.ConnectorService.PauseConnector:output_type -> sluice.v1.PauseConnectorResponse
+	14, // 54: sluice.v1.ConnectorService.ResumeConnector:output_type -> sluice.v1.ResumeConnectorResponse
+	16, // 55: sluice.v1.ConnectorService.StopConnector:output_type -> sluice.v1.StopConnectorResponse
+	18, // 56: sluice.v1.ConnectorService.RestartConnector:output_type -> sluice.v1.RestartConnectorResponse
+	20, // 57: sluice.v1.ConnectorService.RestartTask:output_type -> sluice.v1.RestartTaskResponse
+	22, // 58: sluice.v1.ConnectorService.ValidateConnectorConfig:output_type -> sluice.v1.ValidateConnectorConfigResponse
+	26, // 59: sluice.v1.ConnectorService.GetConnectorOffsets:output_type -> sluice.v1.GetConnectorOffsetsResponse
+	28, // 60: sluice.v1.ConnectorService.AlterConnectorOffsets:output_type -> sluice.v1.AlterConnectorOffsetsResponse
+	30, // 61: sluice.v1.ConnectorService.ResetConnectorOffsets:output_type -> sluice.v1.ResetConnectorOffsetsResponse
+	32, // 62: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
+	37, // 63: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
+	49, // [49:64] is the sub-list for method output_type
+	34, // [34:49] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_connector_proto_init() }
@@ -1738,7 +2555,7 @@ func file_sluice_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_connector_proto_rawDesc), len(file_sluice_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

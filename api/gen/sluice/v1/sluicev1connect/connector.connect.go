@@ -54,6 +54,24 @@ const (
 	// ConnectorServiceStopConnectorProcedure is the fully-qualified name of the ConnectorService's
 	// StopConnector RPC.
 	ConnectorServiceStopConnectorProcedure = "/sluice.v1.ConnectorService/StopConnector"
+	// ConnectorServiceRestartConnectorProcedure is the fully-qualified name of the ConnectorService's
+	// RestartConnector RPC.
+	ConnectorServiceRestartConnectorProcedure = "/sluice.v1.ConnectorService/RestartConnector"
+	// ConnectorServiceRestartTaskProcedure is the fully-qualified name of the ConnectorService's
+	// RestartTask RPC.
+	ConnectorServiceRestartTaskProcedure = "/sluice.v1.ConnectorService/RestartTask"
+	// ConnectorServiceValidateConnectorConfigProcedure is the fully-qualified name of the
+	// ConnectorService's ValidateConnectorConfig RPC.
+	ConnectorServiceValidateConnectorConfigProcedure = "/sluice.v1.ConnectorService/ValidateConnectorConfig"
+	// ConnectorServiceGetConnectorOffsetsProcedure is the fully-qualified name of the
+	// ConnectorService's GetConnectorOffsets RPC.
+	ConnectorServiceGetConnectorOffsetsProcedure = "/sluice.v1.ConnectorService/GetConnectorOffsets"
+	// ConnectorServiceAlterConnectorOffsetsProcedure is the fully-qualified name of the
+	// ConnectorService's AlterConnectorOffsets RPC.
+	ConnectorServiceAlterConnectorOffsetsProcedure = "/sluice.v1.ConnectorService/AlterConnectorOffsets"
+	// ConnectorServiceResetConnectorOffsetsProcedure is the fully-qualified name of the
+	// ConnectorService's ResetConnectorOffsets RPC.
+	ConnectorServiceResetConnectorOffsetsProcedure = "/sluice.v1.ConnectorService/ResetConnectorOffsets"
 	// ConnectorServiceGetConnectorStatusProcedure is the fully-qualified name of the ConnectorService's
 	// GetConnectorStatus RPC.
 	ConnectorServiceGetConnectorStatusProcedure = "/sluice.v1.ConnectorService/GetConnectorStatus"
@@ -83,6 +101,28 @@ type ConnectorServiceClient interface {
 	// StopConnector stops a connector's tasks and frees them from their agents;
 	// its config and offsets stay (Kafka Connect's PUT /connectors/{name}/stop).
 	StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error)
+	// RestartConnector restarts a connector and, with include_tasks, its tasks
+	// (all of them, or with only_failed the failed ones), as Kafka Connect's
+	// POST /connectors/{name}/restart (KIP-745). The connector instance runs on
+	// the control plane: restarting it generates its task configs again, and
+	// only tasks whose config changed restart because of that.
+	RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error)
+	// RestartTask restarts one task where it runs, under a new epoch.
+	RestartTask(context.Context, *connect.Request[v1.RestartTaskRequest]) (*connect.Response[v1.RestartTaskResponse], error)
+	// ValidateConnectorConfig checks a config without applying it and returns
+	// every field with its definition, value and problems (Kafka Connect's
+	// PUT /connector-plugins/{plugin}/config/validate).
+	ValidateConnectorConfig(context.Context, *connect.Request[v1.ValidateConnectorConfigRequest]) (*connect.Response[v1.ValidateConnectorConfigResponse], error)
+	// GetConnectorOffsets returns a connector's committed offsets: source
+	// offsets from Sluice's store, sink offsets from the connector's consumer
+	// group in Kafka (GET /connectors/{name}/offsets, KIP-875).
+	GetConnectorOffsets(context.Context, *connect.Request[v1.GetConnectorOffsetsRequest]) (*connect.Response[v1.GetConnectorOffsetsResponse], error)
+	// AlterConnectorOffsets sets or removes the offsets of some partitions of
+	// a STOPPED connector (PATCH /connectors/{name}/offsets).
+	AlterConnectorOffsets(context.Context, *connect.Request[v1.AlterConnectorOffsetsRequest]) (*connect.Response[v1.AlterConnectorOffsetsResponse], error)
+	// ResetConnectorOffsets removes every offset of a STOPPED connector, so
+	// that it starts over when resumed (DELETE /connectors/{name}/offsets).
+	ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -150,6 +190,44 @@ func NewConnectorServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		restartConnector: connect.NewClient[v1.RestartConnectorRequest, v1.RestartConnectorResponse](
+			httpClient,
+			baseURL+ConnectorServiceRestartConnectorProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("RestartConnector")),
+			connect.WithClientOptions(opts...),
+		),
+		restartTask: connect.NewClient[v1.RestartTaskRequest, v1.RestartTaskResponse](
+			httpClient,
+			baseURL+ConnectorServiceRestartTaskProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("RestartTask")),
+			connect.WithClientOptions(opts...),
+		),
+		validateConnectorConfig: connect.NewClient[v1.ValidateConnectorConfigRequest, v1.ValidateConnectorConfigResponse](
+			httpClient,
+			baseURL+ConnectorServiceValidateConnectorConfigProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("ValidateConnectorConfig")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		getConnectorOffsets: connect.NewClient[v1.GetConnectorOffsetsRequest, v1.GetConnectorOffsetsResponse](
+			httpClient,
+			baseURL+ConnectorServiceGetConnectorOffsetsProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("GetConnectorOffsets")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		alterConnectorOffsets: connect.NewClient[v1.AlterConnectorOffsetsRequest, v1.AlterConnectorOffsetsResponse](
+			httpClient,
+			baseURL+ConnectorServiceAlterConnectorOffsetsProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("AlterConnectorOffsets")),
+			connect.WithClientOptions(opts...),
+		),
+		resetConnectorOffsets: connect.NewClient[v1.ResetConnectorOffsetsRequest, v1.ResetConnectorOffsetsResponse](
+			httpClient,
+			baseURL+ConnectorServiceResetConnectorOffsetsProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorOffsets")),
+			connect.WithClientOptions(opts...),
+		),
 		getConnectorStatus: connect.NewClient[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse](
 			httpClient,
 			baseURL+ConnectorServiceGetConnectorStatusProcedure,
@@ -169,15 +247,21 @@ func NewConnectorServiceClient(httpClient connect.HTTPClient, baseURL string, op
 
 // connectorServiceClient implements ConnectorServiceClient.
 type connectorServiceClient struct {
-	applyConnector     *connect.Client[v1.ApplyConnectorRequest, v1.ApplyConnectorResponse]
-	getConnector       *connect.Client[v1.GetConnectorRequest, v1.GetConnectorResponse]
-	listConnectors     *connect.Client[v1.ListConnectorsRequest, v1.ListConnectorsResponse]
-	deleteConnector    *connect.Client[v1.DeleteConnectorRequest, v1.DeleteConnectorResponse]
-	pauseConnector     *connect.Client[v1.PauseConnectorRequest, v1.PauseConnectorResponse]
-	resumeConnector    *connect.Client[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse]
-	stopConnector      *connect.Client[v1.StopConnectorRequest, v1.StopConnectorResponse]
-	getConnectorStatus *connect.Client[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse]
-	listPlugins        *connect.Client[v1.ListPluginsRequest, v1.ListPluginsResponse]
+	applyConnector          *connect.Client[v1.ApplyConnectorRequest, v1.ApplyConnectorResponse]
+	getConnector            *connect.Client[v1.GetConnectorRequest, v1.GetConnectorResponse]
+	listConnectors          *connect.Client[v1.ListConnectorsRequest, v1.ListConnectorsResponse]
+	deleteConnector         *connect.Client[v1.DeleteConnectorRequest, v1.DeleteConnectorResponse]
+	pauseConnector          *connect.Client[v1.PauseConnectorRequest, v1.PauseConnectorResponse]
+	resumeConnector         *connect.Client[v1.ResumeConnectorRequest, v1.ResumeConnectorResponse]
+	stopConnector           *connect.Client[v1.StopConnectorRequest, v1.StopConnectorResponse]
+	restartConnector        *connect.Client[v1.RestartConnectorRequest, v1.RestartConnectorResponse]
+	restartTask             *connect.Client[v1.RestartTaskRequest, v1.RestartTaskResponse]
+	validateConnectorConfig *connect.Client[v1.ValidateConnectorConfigRequest, v1.ValidateConnectorConfigResponse]
+	getConnectorOffsets     *connect.Client[v1.GetConnectorOffsetsRequest, v1.GetConnectorOffsetsResponse]
+	alterConnectorOffsets   *connect.Client[v1.AlterConnectorOffsetsRequest, v1.AlterConnectorOffsetsResponse]
+	resetConnectorOffsets   *connect.Client[v1.ResetConnectorOffsetsRequest, v1.ResetConnectorOffsetsResponse]
+	getConnectorStatus      *connect.Client[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse]
+	listPlugins             *connect.Client[v1.ListPluginsRequest, v1.ListPluginsResponse]
 }
 
 // ApplyConnector calls sluice.v1.ConnectorService.ApplyConnector.
@@ -215,6 +299,36 @@ func (c *connectorServiceClient) StopConnector(ctx context.Context, req *connect
 	return c.stopConnector.CallUnary(ctx, req)
 }
 
+// RestartConnector calls sluice.v1.ConnectorService.RestartConnector.
+func (c *connectorServiceClient) RestartConnector(ctx context.Context, req *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error) {
+	return c.restartConnector.CallUnary(ctx, req)
+}
+
+// RestartTask calls sluice.v1.ConnectorService.RestartTask.
+func (c *connectorServiceClient) RestartTask(ctx context.Context, req *connect.Request[v1.RestartTaskRequest]) (*connect.Response[v1.RestartTaskResponse], error) {
+	return c.restartTask.CallUnary(ctx, req)
+}
+
+// ValidateConnectorConfig calls sluice.v1.ConnectorService.ValidateConnectorConfig.
+func (c *connectorServiceClient) ValidateConnectorConfig(ctx context.Context, req *connect.Request[v1.ValidateConnectorConfigRequest]) (*connect.Response[v1.ValidateConnectorConfigResponse], error) {
+	return c.validateConnectorConfig.CallUnary(ctx, req)
+}
+
+// GetConnectorOffsets calls sluice.v1.ConnectorService.GetConnectorOffsets.
+func (c *connectorServiceClient) GetConnectorOffsets(ctx context.Context, req *connect.Request[v1.GetConnectorOffsetsRequest]) (*connect.Response[v1.GetConnectorOffsetsResponse], error) {
+	return c.getConnectorOffsets.CallUnary(ctx, req)
+}
+
+// AlterConnectorOffsets calls sluice.v1.ConnectorService.AlterConnectorOffsets.
+func (c *connectorServiceClient) AlterConnectorOffsets(ctx context.Context, req *connect.Request[v1.AlterConnectorOffsetsRequest]) (*connect.Response[v1.AlterConnectorOffsetsResponse], error) {
+	return c.alterConnectorOffsets.CallUnary(ctx, req)
+}
+
+// ResetConnectorOffsets calls sluice.v1.ConnectorService.ResetConnectorOffsets.
+func (c *connectorServiceClient) ResetConnectorOffsets(ctx context.Context, req *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error) {
+	return c.resetConnectorOffsets.CallUnary(ctx, req)
+}
+
 // GetConnectorStatus calls sluice.v1.ConnectorService.GetConnectorStatus.
 func (c *connectorServiceClient) GetConnectorStatus(ctx context.Context, req *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
 	return c.getConnectorStatus.CallUnary(ctx, req)
@@ -246,6 +360,28 @@ type ConnectorServiceHandler interface {
 	// StopConnector stops a connector's tasks and frees them from their agents;
 	// its config and offsets stay (Kafka Connect's PUT /connectors/{name}/stop).
 	StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error)
+	// RestartConnector restarts a connector and, with include_tasks, its tasks
+	// (all of them, or with only_failed the failed ones), as Kafka Connect's
+	// POST /connectors/{name}/restart (KIP-745). The connector instance runs on
+	// the control plane: restarting it generates its task configs again, and
+	// only tasks whose config changed restart because of that.
+	RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error)
+	// RestartTask restarts one task where it runs, under a new epoch.
+	RestartTask(context.Context, *connect.Request[v1.RestartTaskRequest]) (*connect.Response[v1.RestartTaskResponse], error)
+	// ValidateConnectorConfig checks a config without applying it and returns
+	// every field with its definition, value and problems (Kafka Connect's
+	// PUT /connector-plugins/{plugin}/config/validate).
+	ValidateConnectorConfig(context.Context, *connect.Request[v1.ValidateConnectorConfigRequest]) (*connect.Response[v1.ValidateConnectorConfigResponse], error)
+	// GetConnectorOffsets returns a connector's committed offsets: source
+	// offsets from Sluice's store, sink offsets from the connector's consumer
+	// group in Kafka (GET /connectors/{name}/offsets, KIP-875).
+	GetConnectorOffsets(context.Context, *connect.Request[v1.GetConnectorOffsetsRequest]) (*connect.Response[v1.GetConnectorOffsetsResponse], error)
+	// AlterConnectorOffsets sets or removes the offsets of some partitions of
+	// a STOPPED connector (PATCH /connectors/{name}/offsets).
+	AlterConnectorOffsets(context.Context, *connect.Request[v1.AlterConnectorOffsetsRequest]) (*connect.Response[v1.AlterConnectorOffsetsResponse], error)
+	// ResetConnectorOffsets removes every offset of a STOPPED connector, so
+	// that it starts over when resumed (DELETE /connectors/{name}/offsets).
+	ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -309,6 +445,44 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	connectorServiceRestartConnectorHandler := connect.NewUnaryHandler(
+		ConnectorServiceRestartConnectorProcedure,
+		svc.RestartConnector,
+		connect.WithSchema(connectorServiceMethods.ByName("RestartConnector")),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceRestartTaskHandler := connect.NewUnaryHandler(
+		ConnectorServiceRestartTaskProcedure,
+		svc.RestartTask,
+		connect.WithSchema(connectorServiceMethods.ByName("RestartTask")),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceValidateConnectorConfigHandler := connect.NewUnaryHandler(
+		ConnectorServiceValidateConnectorConfigProcedure,
+		svc.ValidateConnectorConfig,
+		connect.WithSchema(connectorServiceMethods.ByName("ValidateConnectorConfig")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceGetConnectorOffsetsHandler := connect.NewUnaryHandler(
+		ConnectorServiceGetConnectorOffsetsProcedure,
+		svc.GetConnectorOffsets,
+		connect.WithSchema(connectorServiceMethods.ByName("GetConnectorOffsets")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceAlterConnectorOffsetsHandler := connect.NewUnaryHandler(
+		ConnectorServiceAlterConnectorOffsetsProcedure,
+		svc.AlterConnectorOffsets,
+		connect.WithSchema(connectorServiceMethods.ByName("AlterConnectorOffsets")),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceResetConnectorOffsetsHandler := connect.NewUnaryHandler(
+		ConnectorServiceResetConnectorOffsetsProcedure,
+		svc.ResetConnectorOffsets,
+		connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorOffsets")),
+		connect.WithHandlerOptions(opts...),
+	)
 	connectorServiceGetConnectorStatusHandler := connect.NewUnaryHandler(
 		ConnectorServiceGetConnectorStatusProcedure,
 		svc.GetConnectorStatus,
@@ -339,6 +513,18 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 			connectorServiceResumeConnectorHandler.ServeHTTP(w, r)
 		case ConnectorServiceStopConnectorProcedure:
 			connectorServiceStopConnectorHandler.ServeHTTP(w, r)
+		case ConnectorServiceRestartConnectorProcedure:
+			connectorServiceRestartConnectorHandler.ServeHTTP(w, r)
+		case ConnectorServiceRestartTaskProcedure:
+			connectorServiceRestartTaskHandler.ServeHTTP(w, r)
+		case ConnectorServiceValidateConnectorConfigProcedure:
+			connectorServiceValidateConnectorConfigHandler.ServeHTTP(w, r)
+		case ConnectorServiceGetConnectorOffsetsProcedure:
+			connectorServiceGetConnectorOffsetsHandler.ServeHTTP(w, r)
+		case ConnectorServiceAlterConnectorOffsetsProcedure:
+			connectorServiceAlterConnectorOffsetsHandler.ServeHTTP(w, r)
+		case ConnectorServiceResetConnectorOffsetsProcedure:
+			connectorServiceResetConnectorOffsetsHandler.ServeHTTP(w, r)
 		case ConnectorServiceGetConnectorStatusProcedure:
 			connectorServiceGetConnectorStatusHandler.ServeHTTP(w, r)
 		case ConnectorServiceListPluginsProcedure:
@@ -378,6 +564,30 @@ func (UnimplementedConnectorServiceHandler) ResumeConnector(context.Context, *co
 
 func (UnimplementedConnectorServiceHandler) StopConnector(context.Context, *connect.Request[v1.StopConnectorRequest]) (*connect.Response[v1.StopConnectorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.StopConnector is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) RestartConnector(context.Context, *connect.Request[v1.RestartConnectorRequest]) (*connect.Response[v1.RestartConnectorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.RestartConnector is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) RestartTask(context.Context, *connect.Request[v1.RestartTaskRequest]) (*connect.Response[v1.RestartTaskResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.RestartTask is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) ValidateConnectorConfig(context.Context, *connect.Request[v1.ValidateConnectorConfigRequest]) (*connect.Response[v1.ValidateConnectorConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.ValidateConnectorConfig is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) GetConnectorOffsets(context.Context, *connect.Request[v1.GetConnectorOffsetsRequest]) (*connect.Response[v1.GetConnectorOffsetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.GetConnectorOffsets is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) AlterConnectorOffsets(context.Context, *connect.Request[v1.AlterConnectorOffsetsRequest]) (*connect.Response[v1.AlterConnectorOffsetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.AlterConnectorOffsets is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.ResetConnectorOffsets is not implemented"))
 }
 
 func (UnimplementedConnectorServiceHandler) GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
