@@ -241,6 +241,10 @@ agents that run them. -o json prints Kafka Connect's status shape
 			}
 			return res.Msg.GetConnector(), nil
 		})
+	for _, c := range []*cobra.Command{pause, resume, stop} {
+		addServerFlags(c, g)
+	}
+
 	var includeTasks, onlyFailed bool
 	var taskID int
 	restart := &cobra.Command{

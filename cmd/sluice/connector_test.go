@@ -70,3 +70,25 @@ func TestReadConnectorFile(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryAPIVerbTakesServer: every command that calls the control plane
+// takes --server and -o.
+func TestEveryAPIVerbTakesServer(t *testing.T) {
+	t.Parallel()
+	root := newRoot()
+	for _, group := range []string{"connector", "offsets", "cluster", "plugins"} {
+		cmd, _, err := root.Find([]string{group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves := cmd.Commands()
+		if len(leaves) == 0 {
+			leaves = append(leaves, cmd)
+		}
+		for _, c := range leaves {
+			if c.Flags().Lookup("server") == nil || c.Flags().Lookup("output") == nil {
+				t.Errorf("sluice %s %s has no --server or -o", group, c.Name())
+			}
+		}
+	}
+}

@@ -3,7 +3,10 @@
 # from the module the project's go.mod pins (the same version the control
 # plane embeds), cached outside the repository.
 #
-#   deploy/local/etcd.sh start|stop|restart|status|logs|install|reset
+#   deploy/local/etcd.sh start|stop|restart|status|logs|install|bin|reset
+#
+# "bin" installs etcd if needed and prints the binary's path (tests start
+# their own multi-node clusters with it).
 #
 # Environment: SLUICE_CACHE (default ~/.cache/sluice), ETCD_PORT (2379),
 # ETCD_PEER_PORT (2380).
@@ -71,6 +74,7 @@ restart) stop; start ;;
 status) if healthy; then echo "running on 127.0.0.1:$PORT"; else echo "stopped"; exit 1; fi ;;
 logs) tail -n "${2:-100}" "$LOG" ;;
 install) install ;;
+bin) install; echo "$BIN" ;;
 reset) stop; rm -rf "$RUN/data"; log "data removed" ;;
-*) echo "usage: $0 start|stop|restart|status|logs [N]|install|reset" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|restart|status|logs [N]|install|bin|reset" >&2; exit 2 ;;
 esac
