@@ -16,6 +16,7 @@ import (
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // apiTimeout bounds every etcd call an API request makes, so that an
@@ -76,6 +77,18 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 	}
 	cfg[connectors.KeyName] = name
 	p, taskCfgs, err := cp.cfg.Registry.TaskConfigs(cfg)
+	if _, terrs := cp.cfg.Transforms.Parse(cfg); len(terrs) > 0 {
+		var ve *connectors.ValidationError
+		if !errors.As(err, &ve) {
+			ve = &connectors.ValidationError{}
+			if err != nil {
+				// Report the transforms' problems beside the others.
+				ve.Errors = append(ve.Errors, connectors.FieldError{Field: connectors.KeyConnectorClass, Reason: err.Error()})
+			}
+		}
+		ve.Errors = append(ve.Errors, terrs...)
+		err = ve
+	}
 	if err != nil {
 		var ve *connectors.ValidationError
 		if errors.As(err, &ve) {
@@ -373,15 +386,29 @@ func (a *connectorAPI) ListPlugins(context.Context, *connect.Request[sluicev1.Li
 		case connectors.SinkType:
 			pp.Type = sluicev1.PluginType_PLUGIN_TYPE_SINK
 		}
-		for _, f := range p.FullSpec().Fields {
-			pp.Config = append(pp.Config, &sluicev1.ConfigField{
-				Name: f.Name, Type: string(f.Type), DefaultValue: f.Default, Required: f.Required,
-				Importance: string(f.Importance), Documentation: f.Doc, Group: f.Group, AllowedValues: f.Allowed,
-			})
+		pp.Config = fieldsProto(p.FullSpec())
+		res.Plugins = append(res.Plugins, pp)
+	}
+	for _, t := range a.cp.cfg.Transforms.Plugins() {
+		pp := &sluicev1.Plugin{Name: t.Name, Class: t.Class, Description: t.Description, Config: fieldsProto(t.Spec),
+			Type: sluicev1.PluginType_PLUGIN_TYPE_TRANSFORMATION}
+		if t.Kind == transforms.KindPredicate {
+			pp.Type = sluicev1.PluginType_PLUGIN_TYPE_PREDICATE
 		}
 		res.Plugins = append(res.Plugins, pp)
 	}
 	return connect.NewResponse(res), nil
+}
+
+func fieldsProto(spec connectors.Spec) []*sluicev1.ConfigField {
+	var out []*sluicev1.ConfigField
+	for _, f := range spec.Fields {
+		out = append(out, &sluicev1.ConfigField{
+			Name: f.Name, Type: string(f.Type), DefaultValue: f.Default, Required: f.Required,
+			Importance: f.Importance, Documentation: f.Doc, Group: f.Group, AllowedValues: f.Allowed,
+		})
+	}
+	return out
 }
 
 // clusterAPI implements ClusterService.

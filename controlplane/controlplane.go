@@ -30,6 +30,7 @@ import (
 
 	"github.com/sluicehq/sluice/api/gen/sluice/v1/sluicev1connect"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/transforms"
 )
 
 // DefaultListen is the API's default address: Kafka Connect's REST port.
@@ -72,6 +73,9 @@ type Config struct {
 	// Registry holds the connector plugins (for validation, task configs
 	// and ListPlugins). Required.
 	Registry *connectors.Registry
+	// Transforms holds the transforms and predicates connector configs may
+	// name (validation, ListPlugins). Default transforms.Builtin().
+	Transforms *transforms.Registry
 	// Kafka are the seed brokers of the Kafka cluster the agents use: the
 	// offsets API reads and changes sink connectors' consumer group
 	// offsets there. Optional; without it only source offsets are served.
@@ -119,6 +123,9 @@ func New(cfg Config) (*ControlPlane, error) {
 	}
 	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, cfg.SessionTTL/3)
 	cfg.MoveTimeout = cmp.Or(cfg.MoveTimeout, 30*time.Second)
+	if cfg.Transforms == nil {
+		cfg.Transforms = transforms.Builtin()
+	}
 	if cfg.ReassignDelay < 0 {
 		return nil, fmt.Errorf("controlplane: --reassign-delay %s is negative", cfg.ReassignDelay)
 	}

@@ -219,6 +219,37 @@ func TestValidateConfig(t *testing.T) {
 	if err != nil || res.Msg.GetErrorCount() != 0 {
 		t.Fatalf("valid config: %v %v", res, err)
 	}
+	// Transforms are checked too, at validate and at apply.
+	bad := map[string]string{"connector.class": "test-source", "name": "tx", "topic": "t",
+		"transforms": "route", "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter"}
+	res, err = c.Connectors.ValidateConnectorConfig(ctx, connect.NewRequest(&sluicev1.ValidateConnectorConfigRequest{Config: bad}))
+	if err != nil || res.Msg.GetErrorCount() == 0 {
+		t.Fatalf("a RegexRouter without regex validated: %v %v", res, err)
+	}
+	found := false
+	for _, ci := range res.Msg.GetConfigs() {
+		if strings.HasPrefix(ci.GetDefinition().GetName(), "transforms.route.") && len(ci.GetValue().GetErrors()) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no transforms.route.* field carries the error: %v", res.Msg.GetConfigs())
+	}
+	_, err = c.Connectors.ApplyConnector(ctx, connect.NewRequest(&sluicev1.ApplyConnectorRequest{Name: "tx", Config: bad}))
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "transforms.route.") {
+		t.Fatalf("apply with a bad transform: %v", err)
+	}
+	plugins, err := c.Connectors.ListPlugins(ctx, connect.NewRequest(&sluicev1.ListPluginsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]sluicev1.PluginType{}
+	for _, p := range plugins.Msg.GetPlugins() {
+		kinds[p.GetName()] = p.GetType()
+	}
+	if kinds["RegexRouter"] != sluicev1.PluginType_PLUGIN_TYPE_TRANSFORMATION || kinds["test-sink"] != sluicev1.PluginType_PLUGIN_TYPE_SINK {
+		t.Fatalf("plugins %v", kinds)
+	}
 }
 
 func offsetsOf(t *testing.T, c *client.Client, name string) map[string]string {

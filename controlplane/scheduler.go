@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"fmt"
 	"maps"
@@ -76,11 +77,38 @@ type placer struct {
 	weight map[string]float64
 	sels   map[string]placement.Selector
 	bad    map[string]error
+	// heaps holds, per selector, the agents it matches, least full
+	// first (entries go stale as loads change and are fixed lazily).
+	heaps map[string]*agentHeap
+}
+
+type heapItem struct {
+	fill float64
+	name string
+	load int
+}
+
+type agentHeap struct {
+	sel   placement.Selector
+	items []heapItem
+}
+
+func (h *agentHeap) Len() int { return len(h.items) }
+func (h *agentHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	return a.fill < b.fill || (a.fill == b.fill && a.name < b.name)
+}
+func (h *agentHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *agentHeap) Push(x any)    { h.items = append(h.items, x.(heapItem)) }
+func (h *agentHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
 }
 
 func newPlacer(snap *snapshot) *placer {
 	p := &placer{snap: snap, load: map[string]int{}, weight: map[string]float64{},
-		sels: map[string]placement.Selector{}, bad: map[string]error{}}
+		sels: map[string]placement.Selector{}, bad: map[string]error{}, heaps: map[string]*agentHeap{}}
 	var sum float64
 	n := 0
 	for _, a := range snap.agents {
@@ -132,21 +160,75 @@ func (p *placer) room(agent string) bool {
 // fill is how full agent would be with n tasks.
 func (p *placer) fill(agent string, n int) float64 { return float64(n) / p.weight[agent] }
 
+// eligible reports whether agent is live, not draining and matches sel.
+func (p *placer) eligible(sel placement.Selector, agent string) bool {
+	a, ok := p.snap.agents[agent]
+	return ok && !a.Draining && sel.Matches(a.Labels)
+}
+
+func (p *placer) item(name string) heapItem {
+	return heapItem{fill: p.fill(name, p.load[name]+1), name: name, load: p.load[name]}
+}
+
 // pick chooses the agent that matches c, has room and would be least full
-// with one more task ("" if none).
+// with one more task ("" if none). The caller that places a task there
+// raises p.load; one that lowers a load calls p.lowered.
 func (p *placer) pick(c string) string {
-	best := ""
-	var bestFill float64
-	for name := range p.snap.agents {
-		if !p.matches(c, name) || !p.room(name) {
+	if p.bad[c] != nil {
+		return ""
+	}
+	sel := p.sels[c]
+	h, ok := p.heaps[sel.String()]
+	if !ok {
+		h = &agentHeap{sel: sel}
+		for name := range p.snap.agents {
+			if p.eligible(sel, name) && p.room(name) {
+				h.items = append(h.items, p.item(name))
+			}
+		}
+		heap.Init(h)
+		p.heaps[sel.String()] = h
+	}
+	for h.Len() > 0 {
+		top := h.items[0]
+		if top.load != p.load[top.name] {
+			heap.Pop(h)
+			if p.room(top.name) {
+				heap.Push(h, p.item(top.name))
+			}
 			continue
 		}
-		f := p.fill(name, p.load[name]+1)
-		if best == "" || f < bestFill || (f == bestFill && name < best) {
-			best, bestFill = name, f
+		if !p.room(top.name) {
+			heap.Pop(h)
+			continue
+		}
+		return top.name
+	}
+	return ""
+}
+
+// lowered records that agent's load went down.
+func (p *placer) lowered(agent string) {
+	for _, h := range p.heaps {
+		if p.eligible(h.sel, agent) && p.room(agent) {
+			heap.Push(h, p.item(agent))
 		}
 	}
-	return best
+}
+
+// minFill is the least any live agent would be filled with one more task:
+// no task can move to a better place than that.
+func (p *placer) minFill() float64 {
+	m := -1.0
+	for name, a := range p.snap.agents {
+		if a.Draining || !p.room(name) {
+			continue
+		}
+		if f := p.fill(name, p.load[name]+1); m < 0 || f < m {
+			m = f
+		}
+	}
+	return m
 }
 
 // whyUnplaced says why no agent takes a task of connector c.
@@ -191,7 +273,7 @@ func (p *placer) whyUnplaced(c string) string {
 // once makes one scheduling pass. It returns when the next pass is due
 // without any change (0: only on change).
 func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
-	snap, err := load(ctx, s.cp.etcd, s.cp.keys)
+	snap, err := loadKeys(ctx, s.cp.etcd, s.cp.keys)
 	if err != nil {
 		return 0, err
 	}
@@ -245,6 +327,7 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 				s.cp.log.Warn("agent did not release a task in time; reassigning it", "connector", tk.Connector,
 					"task", tk.Task, "agent", a.Agent, "timeout", cfg.MoveTimeout)
 				p.load[a.Agent]--
+				p.lowered(a.Agent)
 				unplaced = append(unplaced, tk)
 			case !ag.Draining && !p.matches(tk.Connector, a.Agent):
 				// Labels or selector changed: the task must leave.
@@ -329,36 +412,64 @@ func (s *scheduler) rebalance(p *placer, movable []taskKey, budget int, now time
 		a := p.snap.assign[tk].Agent
 		byAgent[a] = append(byAgent[a], tk)
 	}
+	// The fullest agents first; from each, its highest-numbered task that
+	// has somewhere better to go. Agents no fuller than the emptiest place
+	// would be cannot give anything.
+	fh := &fullest{p: p, names: slices.Collect(maps.Keys(byAgent))}
+	heap.Init(fh)
 	var ops []clientv3.Op
-	for len(ops) < budget {
-		// The fullest agents first; from each, its highest-numbered task
-		// that has somewhere better to go.
-		agents := slices.Collect(maps.Keys(byAgent))
-		slices.SortFunc(agents, func(x, y string) int {
-			return cmp.Or(cmp.Compare(p.fill(y, p.load[y]), p.fill(x, p.load[x])), cmp.Compare(x, y))
-		})
-		found := false
-		for _, from := range agents {
-			tasks := byAgent[from]
-			for i := len(tasks) - 1; i >= 0 && !found; i-- {
-				tk := tasks[i]
-				to := p.pick(tk.Connector)
-				if to == "" || to == from || p.fill(to, p.load[to]+1) >= p.fill(from, p.load[from]) {
-					continue
-				}
-				ops = append(ops, s.move(tk, p.snap.assign[tk], to, "rebalance", now))
-				p.load[from]--
-				p.load[to]++
-				byAgent[from] = slices.Delete(tasks, i, i+1)
-				found = true
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
+	floor := p.minFill()
+	for len(ops) < budget && fh.Len() > 0 {
+		from := fh.names[0]
+		if floor < 0 || p.fill(from, p.load[from]) <= floor {
 			break
 		}
+		tasks := byAgent[from]
+		tried := map[string]bool{}
+		found := false
+		for i := len(tasks) - 1; i >= 0 && !found; i-- {
+			tk := tasks[i]
+			if tried[tk.Connector] {
+				continue
+			}
+			tried[tk.Connector] = true
+			to := p.pick(tk.Connector)
+			if to == "" || to == from || p.fill(to, p.load[to]+1) >= p.fill(from, p.load[from]) {
+				continue
+			}
+			ops = append(ops, s.move(tk, p.snap.assign[tk], to, "rebalance", now))
+			p.load[from]--
+			p.lowered(from)
+			p.load[to]++
+			byAgent[from] = slices.Delete(tasks, i, i+1)
+			found = true
+		}
+		if !found {
+			heap.Pop(fh)
+			continue
+		}
+		heap.Fix(fh, 0)
+		floor = p.minFill()
 	}
 	return ops
+}
+
+// fullest orders agents fullest first.
+type fullest struct {
+	p     *placer
+	names []string
+}
+
+func (f *fullest) Len() int { return len(f.names) }
+func (f *fullest) Less(i, j int) bool {
+	a, b := f.names[i], f.names[j]
+	fa, fb := f.p.fill(a, f.p.load[a]), f.p.fill(b, f.p.load[b])
+	return fa > fb || (fa == fb && a < b)
+}
+func (f *fullest) Swap(i, j int) { f.names[i], f.names[j] = f.names[j], f.names[i] }
+func (f *fullest) Push(x any)    { f.names = append(f.names, x.(string)) }
+func (f *fullest) Pop() any {
+	x := f.names[len(f.names)-1]
+	f.names = f.names[:len(f.names)-1]
+	return x
 }

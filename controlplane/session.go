@@ -6,8 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +53,7 @@ func (h *hub) run(ctx context.Context) {
 		case <-changes:
 		default:
 		}
-		snap, err := load(ctx, h.cp.etcd, k)
+		snap, err := loadSince(ctx, h.cp.etcd, k, h.snap.Load())
 		if err != nil {
 			if ctx.Err() == nil {
 				h.cp.log.Warn("load state for sessions", "err", err)
@@ -99,6 +98,10 @@ type session struct {
 	sendMu sync.Mutex
 	// lastSent is the signature of the last assignment set sent.
 	lastSent string
+	// sent are the epoch and generation of each task last sent: only
+	// tasks that (re)start on the agent, new or with a new config, need
+	// offsets to start from.
+	sent map[taskKey][2]int64
 }
 
 func (s *session) poke() {
@@ -259,59 +262,48 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 	return nil
 }
 
-// fence checks that the task is assigned to this agent under epoch, and
-// returns the compare that keeps it so inside a write's transaction.
-func (s *session) fence(ctx context.Context, tk taskKey, epoch int64) (clientv3.Cmp, string, error) {
-	cp := s.h.cp
-	key := cp.keys.assign(tk)
-	resp, err := cp.etcd.Get(ctx, key)
-	if err != nil {
-		return clientv3.Cmp{}, "", err
-	}
-	if len(resp.Kvs) == 0 {
-		return clientv3.Cmp{}, "the task is not assigned any more", nil
-	}
-	var a assignRecord
-	if err := json.Unmarshal(resp.Kvs[0].Value, &a); err != nil {
-		return clientv3.Cmp{}, "", err
-	}
-	if a.Agent != s.agent {
-		return clientv3.Cmp{}, fmt.Sprintf("the task is assigned to agent %s", a.Agent), nil
-	}
-	if resp.Kvs[0].ModRevision != epoch {
-		return clientv3.Cmp{}, fmt.Sprintf("stale epoch %d: the task's epoch is %d", epoch, resp.Kvs[0].ModRevision), nil
-	}
-	return clientv3.Compare(clientv3.ModRevision(key), "=", epoch), "", nil
-}
-
 func (s *session) refuse(t *sluicev1.TaskRef, epoch int64, reason string) error {
 	s.h.cp.log.Info("report refused", "agent", s.agent, "connector", t.GetConnector(), "task", t.GetTask(), "epoch", epoch, "reason", reason)
 	return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Refused{Refused: &sluicev1.Refused{
 		Task: t, Epoch: epoch, Reason: reason}}})
 }
 
-// guardedWrite runs ops if the task is still this agent's under epoch.
+// guardedWrite runs ops if the task is still this agent's under epoch, in
+// one transaction: If(ModRevision(assign) == epoch) Then(ops) Else(read the
+// assignment, to say why the report was refused). An epoch is the revision
+// at which the task was assigned to one agent, so it names the agent too;
+// the hub's snapshot double-checks the name when it knows the epoch.
 func (s *session) guardedWrite(ctx context.Context, t *sluicev1.TaskRef, epoch int64, ops ...clientv3.Op) error {
 	tk := taskKey{Connector: t.GetConnector(), Task: int(t.GetTask())}
+	if snap := s.h.snap.Load(); snap != nil {
+		if a, ok := snap.assign[tk]; ok && a.Epoch == epoch && a.Agent != s.agent {
+			return s.refuse(t, epoch, fmt.Sprintf("the task is assigned to agent %s", a.Agent))
+		}
+	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	cmp, reason, err := s.fence(wctx, tk, epoch)
-	if err != nil {
-		s.h.cp.log.Warn("fence check failed; report dropped", "agent", s.agent, "task", tk, "err", err)
-		return nil
-	}
-	if reason != "" {
-		return s.refuse(t, epoch, reason)
-	}
-	resp, err := s.h.cp.etcd.Txn(wctx).If(cmp).Then(ops...).Commit()
+	key := s.h.cp.keys.assign(tk)
+	resp, err := s.h.cp.etcd.Txn(wctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", epoch)).
+		Then(ops...).
+		Else(clientv3.OpGet(key)).Commit()
 	if err != nil {
 		s.h.cp.log.Warn("store report failed", "agent", s.agent, "task", tk, "err", err)
 		return nil
 	}
-	if !resp.Succeeded {
-		return s.refuse(t, epoch, "the task was reassigned")
+	if resp.Succeeded {
+		return nil
 	}
-	return nil
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 {
+		return s.refuse(t, epoch, "the task is not assigned any more")
+	}
+	var a assignRecord
+	_ = json.Unmarshal(kvs[0].Value, &a)
+	if a.Agent != s.agent {
+		return s.refuse(t, epoch, fmt.Sprintf("the task is assigned to agent %s", a.Agent))
+	}
+	return s.refuse(t, epoch, fmt.Sprintf("stale epoch %d: the task's epoch is %d", epoch, kvs[0].ModRevision))
 }
 
 var stateNames = map[sluicev1.State]string{
@@ -376,7 +368,7 @@ func (s *session) push(ctx context.Context) error {
 	}
 	cp := s.h.cp
 	var tasks []*sluicev1.Assignment
-	sig := sha256.New()
+	var sig []byte
 	for _, tk := range snap.byAgent[s.agent] {
 		// A task being moved off this agent is left out: the agent stops
 		// it and releases it.
@@ -398,19 +390,30 @@ func (s *session) push(ctx context.Context) error {
 			Generation:  c.Generation,
 			Restart:     a.Restart,
 		})
-		fmt.Fprintf(sig, "%s|%d|%d|%d|%d\n", tk, a.Epoch, c.Generation, target, a.Restart)
-		for _, k := range slices.Sorted(maps.Keys(cfg)) {
-			fmt.Fprintf(sig, "%s=%s\n", k, cfg[k])
+		// The task config's mod revision stands for the config.
+		sig = append(sig, tk.Connector...)
+		for _, n := range []int64{int64(tk.Task), a.Epoch, c.Generation, int64(target), a.Restart, snap.taskRev[tk]} {
+			sig = append(sig, '|')
+			sig = strconv.AppendInt(sig, n, 10)
 		}
+		sig = append(sig, '\n')
 	}
-	signature := string(sig.Sum(nil))
+	sum := sha256.Sum256(sig)
+	signature := string(sum[:])
 	if signature == s.lastSent {
 		return nil
 	}
-	// Offsets to resume from, per connector.
+	// Offsets to resume from, per connector, for the tasks the agent does
+	// not run yet (a running task ignores them).
 	offsets := map[string][]*sluicev1.SourceOffset{}
+	sent := make(map[taskKey][2]int64, len(tasks))
 	for _, t := range tasks {
-		c := t.GetTask().GetConnector()
+		tk := taskKey{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())}
+		sent[tk] = [2]int64{t.GetEpoch(), t.GetGeneration()}
+		c := tk.Connector
+		if s.sent[tk] == sent[tk] {
+			continue
+		}
 		if _, done := offsets[c]; done || snap.connectors[c].Type != "source" {
 			continue
 		}
@@ -427,13 +430,17 @@ func (s *session) push(ctx context.Context) error {
 		offsets[c] = os
 	}
 	for _, t := range tasks {
-		t.Offsets = offsets[t.GetTask().GetConnector()]
+		tk := taskKey{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())}
+		if s.sent[tk] != sent[tk] {
+			t.Offsets = offsets[tk.Connector]
+		}
 	}
 	if err := s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Assignments{
 		Assignments: &sluicev1.Assignments{Tasks: tasks}}}); err != nil {
 		return err
 	}
 	s.lastSent = signature
+	s.sent = sent
 	return nil
 }
 

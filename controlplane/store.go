@@ -147,10 +147,12 @@ type snapshot struct {
 	rev        int64
 	connectors map[string]*connectorRecord
 	connRev    map[string]int64
-	tasks      map[taskKey]map[string]string
-	agents     map[string]*agentRecord
-	assign     map[taskKey]assignment
-	moves      map[taskKey]moveRecord
+	// taskRev is each task config's mod revision: its identity.
+	taskRev map[taskKey]int64
+	tasks   map[taskKey]map[string]string
+	agents  map[string]*agentRecord
+	assign  map[taskKey]assignment
+	moves   map[taskKey]moveRecord
 	// byAgent lists each agent's assigned tasks, sorted.
 	byAgent map[string][]taskKey
 }
@@ -162,9 +164,30 @@ type assignment struct {
 
 // load reads the desired state, agents and assignments in one transaction.
 func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) {
+	return loadWith(ctx, cli, k, true, nil)
+}
+
+// loadKeys is load without the task configs (snapshot.tasks holds nil
+// maps): what the scheduler needs.
+func loadKeys(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) {
+	return loadWith(ctx, cli, k, false, nil)
+}
+
+// loadSince is load that reuses prev's task configs where they did not
+// change: it reads the task keys alone, then the configs of the connectors
+// whose tasks changed, at the same revision.
+func loadSince(ctx context.Context, cli *clientv3.Client, k keys, prev *snapshot) (*snapshot, error) {
+	return loadWith(ctx, cli, k, true, prev)
+}
+
+func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool, prev *snapshot) (*snapshot, error) {
+	taskOpts := []clientv3.OpOption{clientv3.WithPrefix()}
+	if !configs || prev != nil {
+		taskOpts = append(taskOpts, clientv3.WithKeysOnly())
+	}
 	resp, err := cli.Txn(ctx).Then(
 		clientv3.OpGet(k.prefix+pfxConnectors, clientv3.WithPrefix()),
-		clientv3.OpGet(k.prefix+pfxTasks, clientv3.WithPrefix()),
+		clientv3.OpGet(k.prefix+pfxTasks, taskOpts...),
 		clientv3.OpGet(k.prefix+pfxAgents, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxAssign, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxMoves, clientv3.WithPrefix()),
@@ -176,6 +199,7 @@ func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 		rev:        resp.Header.Revision,
 		connectors: map[string]*connectorRecord{},
 		connRev:    map[string]int64{},
+		taskRev:    map[taskKey]int64{},
 		tasks:      map[taskKey]map[string]string{},
 		agents:     map[string]*agentRecord{},
 		assign:     map[taskKey]assignment{},
@@ -195,11 +219,41 @@ func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 		if !ok {
 			continue
 		}
+		s.taskRev[tk] = kv.ModRevision
 		var cfg map[string]string
-		if err := json.Unmarshal(kv.Value, &cfg); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		if configs && prev == nil {
+			if err := json.Unmarshal(kv.Value, &cfg); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+			}
 		}
 		s.tasks[tk] = cfg
+	}
+	if prev != nil {
+		changed := map[string]bool{}
+		for tk, rev := range s.taskRev {
+			if prev.taskRev[tk] == rev && prev.tasks[tk] != nil {
+				s.tasks[tk] = prev.tasks[tk]
+			} else {
+				changed[tk.Connector] = true
+			}
+		}
+		for c := range changed {
+			r, err := cli.Get(ctx, k.tasks(c), clientv3.WithPrefix(), clientv3.WithRev(s.rev))
+			if err != nil {
+				return nil, err
+			}
+			for _, kv := range r.Kvs {
+				tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxTasks))
+				if !ok {
+					continue
+				}
+				var cfg map[string]string
+				if err := json.Unmarshal(kv.Value, &cfg); err != nil {
+					return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+				}
+				s.tasks[tk] = cfg
+			}
+		}
 	}
 	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
 		var a agentRecord

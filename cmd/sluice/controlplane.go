@@ -13,8 +13,8 @@ import (
 
 func newControlPlaneCmd() *cobra.Command {
 	var (
-		cfg         controlplane.Config
-		etcd, kafka string
+		cfg                    controlplane.Config
+		etcd, kafka, pprofAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "controlplane",
@@ -30,6 +30,11 @@ share it.`,
   sluice controlplane --listen 127.0.0.1:8083 --etcd 127.0.0.1:2379 --name cp-1 --kafka 127.0.0.1:9092`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr); err != nil {
+					return &exitError{2, "--pprof: " + err.Error()}
+				}
+			}
 			cfg.Etcd = splitList(etcd)
 			cfg.Kafka = splitList(kafka)
 			cfg.Registry = builtin.Registry()
@@ -61,6 +66,7 @@ share it.`,
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", 10*time.Second, "how long an agent stays registered without a heartbeat")
 	f.DurationVar(&cfg.ReassignDelay, "reassign-delay", 30*time.Second, "how long a lost agent's tasks wait for it before moving (0 moves them at once)")
 	f.DurationVar(&cfg.MoveTimeout, "move-timeout", 30*time.Second, "how long an agent has to release a task moved off it (rebalance, placement change) before it is reassigned anyway")
+	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6061")
 	f.StringVar(&kafka, "kafka", "", "Kafka seed brokers (host:port, comma-separated), for the offsets API of sink connectors")
 	return cmd
 }
