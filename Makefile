@@ -11,7 +11,7 @@ ETCD_ADDR ?= 127.0.0.1:2379
 TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench help
+.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane help
 
 all: build
 
@@ -58,3 +58,7 @@ clean: ## Remove build output and dev data
 bench: build ## Run the benchmarks against a real Kafka (and Kafka Connect) and write bench/results/
 	deploy/local/kafka.sh start
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+bench-controlplane: build ## Measure the control plane with 1,000-10,000 simulated agents and 50,000 tasks on a real etcd
+	deploy/local/etcd.sh start
+	$(GO) run ./bench/controlplane $(BENCH_CP_FLAGS)

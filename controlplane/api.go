@@ -330,7 +330,10 @@ func (a *connectorAPI) status(ctx context.Context, name string) (*sluicev1.Conne
 	for i := range c.Tasks {
 		tk := taskKey{name, i}
 		ts := &sluicev1.TaskStatus{Id: int32(i), State: sluicev1.State_STATE_UNASSIGNED}
-		if as, ok := snap.assign[tk]; ok {
+		if c.TargetState == targetStopped {
+			// Its agent stops it; the assignment goes a moment later.
+			ts.State = sluicev1.State_STATE_STOPPED
+		} else if as, ok := snap.assign[tk]; ok {
 			ts.WorkerId, ts.Epoch = as.Agent, as.Epoch
 			if r, ok := statuses[i]; ok && r.Epoch == as.Epoch && r.Agent == as.Agent {
 				ts.State = stateProto(r.State)
@@ -345,8 +348,6 @@ func (a *connectorAPI) status(ctx context.Context, name string) (*sluicev1.Conne
 			} else {
 				ts.Message = "starting on agent " + as.Agent
 			}
-		} else if c.TargetState == targetStopped {
-			ts.State = sluicev1.State_STATE_STOPPED
 		} else {
 			ts.Message = p.whyUnplaced(name)
 		}

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -110,29 +111,50 @@ func (a *connectorAPI) regenerate(ctx context.Context, c *connectorRecord, snap 
 	return nil
 }
 
-// RestartTask restarts one task where it runs.
+// RestartTask restarts one task where it runs. It reads only the connector
+// and the task's assignment.
 func (a *connectorAPI) RestartTask(ctx context.Context, req *connect.Request[sluicev1.RestartTaskRequest]) (*connect.Response[sluicev1.RestartTaskResponse], error) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	name, id := req.Msg.GetName(), int(req.Msg.GetTask())
-	st, snap, err := a.status(ctx, name)
+	if err := validName(name); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	tk := taskKey{name, id}
+	k := a.cp.keys
+	resp, err := a.cp.etcd.Txn(ctx).Then(clientv3.OpGet(k.connector(name)), clientv3.OpGet(k.assign(tk))).Commit()
 	if err != nil {
-		return nil, err
+		return nil, etcdErr(err)
 	}
-	if id < 0 || id >= len(st.Tasks) {
-		return nil, errNotFound("connector %s has no task %d (it has %d)", name, id, len(st.Tasks))
+	ckv, akv := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
+	if len(ckv) == 0 {
+		return nil, errNotFound("connector %s not found", name)
 	}
-	ts := st.Tasks[id]
-	ok, err := a.restartTask(ctx, snap, taskKey{name, id})
-	if err != nil {
-		return nil, err
+	var c connectorRecord
+	if err := json.Unmarshal(ckv[0].Value, &c); err != nil {
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("stored connector %s: %w", name, err))
 	}
-	if !ok {
+	if id < 0 || id >= c.Tasks {
+		return nil, errNotFound("connector %s has no task %d (it has %d)", name, id, c.Tasks)
+	}
+	if len(akv) == 0 || c.TargetState == targetStopped {
+		why := "it is waiting to be placed (sluice connector status " + name + " says why)"
+		if c.TargetState == targetStopped {
+			why = "the connector is STOPPED"
+		}
 		return nil, connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf(
-			"task %d of connector %s runs on no agent, so there is nothing to restart: %s", id, name, ts.Message))
+			"task %d of connector %s runs on no agent, so there is nothing to restart: %s", id, name, why))
 	}
-	ts.State = sluicev1.State_STATE_RESTARTING
-	return connect.NewResponse(&sluicev1.RestartTaskResponse{Task: ts}), nil
+	var rec assignRecord
+	if err := json.Unmarshal(akv[0].Value, &rec); err != nil {
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("stored assignment %s: %w", tk, err))
+	}
+	snap := &snapshot{assign: map[taskKey]assignment{tk: {assignRecord: rec, Epoch: akv[0].ModRevision}}}
+	if _, err := a.restartTask(ctx, snap, tk); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&sluicev1.RestartTaskResponse{Task: &sluicev1.TaskStatus{
+		Id: int32(id), State: sluicev1.State_STATE_RESTARTING, WorkerId: rec.Agent}}), nil
 }
 
 // ValidateConnectorConfig checks a config and describes every field.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -19,72 +18,6 @@ import (
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 )
-
-// hub holds the agent sessions of this replica and pushes each agent its
-// assignments whenever the desired state or the assignments change.
-type hub struct {
-	cp       *ControlPlane
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	snap     atomic.Pointer[snapshot]
-}
-
-func newHub(cp *ControlPlane) *hub {
-	return &hub{cp: cp, sessions: map[*session]struct{}{}}
-}
-
-// run keeps the hub's snapshot current and tells sessions about changes.
-func (h *hub) run(ctx context.Context) {
-	k := h.cp.keys
-	changes := make(chan struct{}, 1)
-	go watchPrefixes(ctx, h.cp.etcd, h.cp.log, changes,
-		k.prefix+pfxConnectors, k.prefix+pfxTasks, k.prefix+pfxAssign, k.prefix+pfxMoves)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changes:
-		}
-		// Coalesce bursts of changes.
-		if !sleepCtx(ctx, 20*time.Millisecond) {
-			return
-		}
-		select {
-		case <-changes:
-		default:
-		}
-		snap, err := loadSince(ctx, h.cp.etcd, k, h.snap.Load())
-		if err != nil {
-			if ctx.Err() == nil {
-				h.cp.log.Warn("load state for sessions", "err", err)
-				select {
-				case changes <- struct{}{}:
-				default:
-				}
-				sleepCtx(ctx, time.Second)
-			}
-			continue
-		}
-		h.snap.Store(snap)
-		h.notifyAll()
-	}
-}
-
-func (h *hub) notifyAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.sessions {
-		s.poke()
-	}
-}
-
-func (h *hub) closeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.sessions {
-		s.cancel()
-	}
-}
 
 // session is one agent's stream.
 type session struct {
@@ -166,10 +99,14 @@ func (h *hub) Session(ctx context.Context, stream *connect.BidiStream[sluicev1.S
 
 	h.mu.Lock()
 	h.sessions[s] = struct{}{}
+	h.byName[name] = s
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
 		delete(h.sessions, s)
+		if h.byName[name] == s {
+			delete(h.byName, name)
+		}
 		h.mu.Unlock()
 	}()
 
@@ -275,10 +212,14 @@ func (s *session) refuse(t *sluicev1.TaskRef, epoch int64, reason string) error 
 // the hub's snapshot double-checks the name when it knows the epoch.
 func (s *session) guardedWrite(ctx context.Context, t *sluicev1.TaskRef, epoch int64, ops ...clientv3.Op) error {
 	tk := taskKey{Connector: t.GetConnector(), Task: int(t.GetTask())}
-	if snap := s.h.snap.Load(); snap != nil {
+	other := ""
+	s.h.read(func(snap *snapshot) {
 		if a, ok := snap.assign[tk]; ok && a.Epoch == epoch && a.Agent != s.agent {
-			return s.refuse(t, epoch, fmt.Sprintf("the task is assigned to agent %s", a.Agent))
+			other = a.Agent
 		}
+	})
+	if other != "" {
+		return s.refuse(t, epoch, fmt.Sprintf("the task is assigned to agent %s", other))
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -362,11 +303,25 @@ type storedOffset struct {
 
 // push sends the agent its assignments if they changed since the last push.
 func (s *session) push(ctx context.Context) error {
-	snap := s.h.snap.Load()
-	if snap == nil {
+	var tasks []*sluicev1.Assignment
+	var sig []byte
+	sources := map[string]bool{}
+	if !s.h.read(func(snap *snapshot) {
+		tasks, sig = s.view(snap, sources)
+	}) {
 		return nil
 	}
-	cp := s.h.cp
+	sum := sha256.Sum256(sig)
+	signature := string(sum[:])
+	if signature == s.lastSent {
+		return nil
+	}
+	return s.sendAssignments(ctx, tasks, sources, signature)
+}
+
+// view builds the agent's assignment set from the hub's state, and its
+// signature.
+func (s *session) view(snap *snapshot, sources map[string]bool) ([]*sluicev1.Assignment, []byte) {
 	var tasks []*sluicev1.Assignment
 	var sig []byte
 	for _, tk := range snap.byAgent[s.agent] {
@@ -382,6 +337,9 @@ func (s *session) push(ctx context.Context) error {
 			target = sluicev1.TargetState_TARGET_STATE_PAUSED
 		}
 		cfg := snap.tasks[tk]
+		if c.Type == "source" {
+			sources[tk.Connector] = true
+		}
 		tasks = append(tasks, &sluicev1.Assignment{
 			Task:        &sluicev1.TaskRef{Connector: tk.Connector, Task: int32(tk.Task)},
 			Epoch:       a.Epoch,
@@ -398,11 +356,13 @@ func (s *session) push(ctx context.Context) error {
 		}
 		sig = append(sig, '\n')
 	}
-	sum := sha256.Sum256(sig)
-	signature := string(sum[:])
-	if signature == s.lastSent {
-		return nil
-	}
+	return tasks, sig
+}
+
+// sendAssignments sends the agent its set, with the offsets its new tasks
+// start from.
+func (s *session) sendAssignments(ctx context.Context, tasks []*sluicev1.Assignment, sources map[string]bool, signature string) error {
+	cp := s.h.cp
 	// Offsets to resume from, per connector, for the tasks the agent does
 	// not run yet (a running task ignores them).
 	offsets := map[string][]*sluicev1.SourceOffset{}
@@ -414,7 +374,7 @@ func (s *session) push(ctx context.Context) error {
 		if s.sent[tk] == sent[tk] {
 			continue
 		}
-		if _, done := offsets[c]; done || snap.connectors[c].Type != "source" {
+		if _, done := offsets[c]; done || !sources[c] {
 			continue
 		}
 		os, err := readOffsets(ctx, cp, c)

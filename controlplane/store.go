@@ -164,25 +164,18 @@ type assignment struct {
 
 // load reads the desired state, agents and assignments in one transaction.
 func load(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) {
-	return loadWith(ctx, cli, k, true, nil)
+	return loadWith(ctx, cli, k, true)
 }
 
 // loadKeys is load without the task configs (snapshot.tasks holds nil
 // maps): what the scheduler needs.
 func loadKeys(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) {
-	return loadWith(ctx, cli, k, false, nil)
+	return loadWith(ctx, cli, k, false)
 }
 
-// loadSince is load that reuses prev's task configs where they did not
-// change: it reads the task keys alone, then the configs of the connectors
-// whose tasks changed, at the same revision.
-func loadSince(ctx context.Context, cli *clientv3.Client, k keys, prev *snapshot) (*snapshot, error) {
-	return loadWith(ctx, cli, k, true, prev)
-}
-
-func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool, prev *snapshot) (*snapshot, error) {
+func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool) (*snapshot, error) {
 	taskOpts := []clientv3.OpOption{clientv3.WithPrefix()}
-	if !configs || prev != nil {
+	if !configs {
 		taskOpts = append(taskOpts, clientv3.WithKeysOnly())
 	}
 	resp, err := cli.Txn(ctx).Then(
@@ -221,39 +214,12 @@ func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool, p
 		}
 		s.taskRev[tk] = kv.ModRevision
 		var cfg map[string]string
-		if configs && prev == nil {
+		if configs {
 			if err := json.Unmarshal(kv.Value, &cfg); err != nil {
 				return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 			}
 		}
 		s.tasks[tk] = cfg
-	}
-	if prev != nil {
-		changed := map[string]bool{}
-		for tk, rev := range s.taskRev {
-			if prev.taskRev[tk] == rev && prev.tasks[tk] != nil {
-				s.tasks[tk] = prev.tasks[tk]
-			} else {
-				changed[tk.Connector] = true
-			}
-		}
-		for c := range changed {
-			r, err := cli.Get(ctx, k.tasks(c), clientv3.WithPrefix(), clientv3.WithRev(s.rev))
-			if err != nil {
-				return nil, err
-			}
-			for _, kv := range r.Kvs {
-				tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxTasks))
-				if !ok {
-					continue
-				}
-				var cfg map[string]string
-				if err := json.Unmarshal(kv.Value, &cfg); err != nil {
-					return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-				}
-				s.tasks[tk] = cfg
-			}
-		}
 	}
 	for _, kv := range resp.Responses[2].GetResponseRange().Kvs {
 		var a agentRecord

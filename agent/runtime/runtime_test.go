@@ -280,3 +280,32 @@ func TestFailedTaskRestartsByItself(t *testing.T) {
 		t.Fatalf("%d FAILED reports (want 2), trace %q", failed, rep.traces[ref])
 	}
 }
+
+// TestRestartAndEpochOnlyChanges: a new restart number restarts a running
+// task; a new epoch alone (the task given back to the same agent) and the
+// same config do not.
+func TestRestartAndEpochOnlyChanges(t *testing.T) {
+	t.Parallel()
+	var opens atomic.Int32
+	opens.Store(2) // flakySource opens fine from the third open on
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "steady", Type: connectors.SourceType,
+		NewSource: func() connectors.Source { return flakySource{&opens} }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, []string{"127.0.0.1:1"})
+	ref := runtime.TaskRef{Connector: "steady", Task: 0}
+	cfg := taskConfig(t, reg, map[string]string{"name": "steady", "connector.class": "steady"}, 0)
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: cfg}})
+	testenv.WaitFor(t, 30*time.Second, "the task running", func() bool { return rep.last(ref) == runtime.StateRunning })
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 2, Config: cfg}})
+	time.Sleep(300 * time.Millisecond)
+	if n := opens.Load(); n != 3 {
+		t.Fatalf("a new epoch alone reopened the task: %d opens, want 3", n)
+	}
+	if got := rt.Running(); len(got) != 1 || got[0].Epoch != 2 {
+		t.Fatalf("running %v, want the task under epoch 2", got)
+	}
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 3, Config: cfg, Restart: 1}})
+	testenv.WaitFor(t, 30*time.Second, "the task restarted", func() bool { return opens.Load() == 4 && rep.last(ref) == runtime.StateRunning })
+}

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,7 +112,8 @@ type result struct {
 	recoverWrites     float64
 	idleCPU           float64 // control plane CPU cores while idle (heartbeats only)
 	scheduleCPU       float64 // control plane CPU seconds to schedule everything
-	rssBase           int64   // bytes, before any agent
+	latency           time.Duration // median, restart request to the agent
+	rssBase           int64         // bytes, before any agent
 	rssIdle, rssTasks int64   // bytes
 	benchRSS          int64
 }
@@ -227,6 +229,24 @@ func runOnce(o options, nAgents int) (result, error) {
 	time.Sleep(3 * time.Second) // status reports settle
 	r.rssTasks = procRSS(pid)
 
+	// How fast one change reaches its agent: restart single tasks (an
+	// assignment rewrite, through the same watch and push path as the
+	// scheduler's) and time each until the agent has it.
+	var lat []time.Duration
+	for i := range 21 {
+		c, task := fmt.Sprintf("c%04d", (i*37)%o.connectors), int32((i*13)%per)
+		t1 := time.Now()
+		if _, err := api.Connectors.RestartTask(ctx, connect.NewRequest(&sluicev1.RestartTaskRequest{Name: c, Task: task})); err != nil {
+			return r, fmt.Errorf("restart: %w", err)
+		}
+		if err := waitFor(30*time.Second, "the restart at the agent", func() bool { return sim.restartOf(c, task) == 1 }); err != nil {
+			return r, err
+		}
+		lat = append(lat, time.Since(t1))
+	}
+	slices.Sort(lat)
+	r.latency = lat[len(lat)/2]
+
 	// Lose 10% of the agents.
 	w0 = etcdWrites(o.etcd)
 	t0 = time.Now()
@@ -266,6 +286,7 @@ type agentState struct {
 }
 
 type sim struct {
+	restarts   sync.Map // "connector/task" -> restart number last received
 	url        string
 	n          int
 	group      int // agents per connection
@@ -315,6 +336,14 @@ func (s *sim) start() {
 			s.agent(ctx, i, func() { <-sem })
 		}()
 	}
+}
+
+func (s *sim) restartOf(c string, t int32) int64 {
+	v, ok := s.restarts.Load(fmt.Sprintf("%s/%d", c, t))
+	if !ok {
+		return -1
+	}
+	return v.(int64)
 }
 
 // kill ends the sessions of the first n agents, as if they died.
@@ -404,6 +433,9 @@ func (s *sim) agent(ctx context.Context, i int, registered func()) {
 		for _, t := range as.GetTasks() {
 			k := key{t.GetTask().GetConnector(), t.GetTask().GetTask()}
 			next[k] = t.GetEpoch()
+			if t.GetRestart() > 0 {
+				s.restarts.Store(fmt.Sprintf("%s/%d", k.c, k.t), t.GetRestart())
+			}
 			if have[k] != t.GetEpoch() {
 				send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: &sluicev1.TaskStateReport{
 					Task: t.GetTask(), Epoch: t.GetEpoch(), State: sluicev1.State_STATE_RUNNING}}})
@@ -519,14 +551,15 @@ func render(o options, rows []result) string {
 	fmt.Fprintf(&b, "# Control plane at scale\n\n")
 	fmt.Fprintf(&b, "One `sluice controlplane` process on a real etcd (%s), agents simulated in the benchmark process (one session stream each; heartbeats every %s; a RUNNING report per task received). %d tasks in %d datagen connectors. Measured %s on %d cores (%s/%s).\n\n",
 		o.etcd, o.ttl/3, o.tasks, o.connectors, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&b, "| agents | register all | schedule all tasks | etcd writes/s | CPU to schedule | recover from 10%% lost | etcd writes/s | idle CPU per 1,000 agents | memory per 1,000 agents | memory with every task |\n")
-	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| agents | register all | schedule all tasks | etcd writes/s | CPU to schedule | one change to its agent | recover from 10%% lost | etcd writes/s | idle CPU per 1,000 agents | memory per 1,000 agents | memory with every task |\n")
+	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		k := float64(r.agents) / 1000
-		fmt.Fprintf(&b, "| %d | %.2f s | %.2f s | %.0f | %.1f s | %.2f s | %.0f | %.1f%% of a core | %.1f MB | %.0f MB |\n",
-			r.agents, r.register.Seconds(), r.schedule.Seconds(), r.scheduleWrites, r.scheduleCPU, r.recover.Seconds(), r.recoverWrites,
+		fmt.Fprintf(&b, "| %d | %.2f s | %.2f s | %.0f | %.1f s | %.0f ms | %.2f s | %.0f | %.1f%% of a core | %.1f MB | %.0f MB |\n",
+			r.agents, r.register.Seconds(), r.schedule.Seconds(), r.scheduleWrites, r.scheduleCPU, float64(r.latency.Microseconds())/1000,
+			r.recover.Seconds(), r.recoverWrites,
 			100*r.idleCPU/k, float64(r.rssIdle-r.rssBase)/1e6/k, float64(r.rssTasks)/1e6)
 	}
-	fmt.Fprintf(&b, "\nSchedule: from the first of the %d connectors applied until every task is in an agent's assignments (applies included). Recover: from ending 10%% of the sessions until their tasks are in the other agents' assignments (--reassign-delay 0). etcd writes: puts and deletes counted by etcd (etcd_mvcc_put_total + etcd_mvcc_delete_total), task status reports included. Memory per 1,000 agents: the control plane's resident set with every agent connected and no task, less the set before any agent, per 1,000 agents; with every task: the whole resident set once everything is scheduled.\n", o.connectors)
+	fmt.Fprintf(&b, "\nSchedule: from the first of the %d connectors applied until every task is in an agent's assignments (applies included). One change to its agent: median of 21 RestartTask calls, from the request until the agent has the new assignment (the same watch and push path the scheduler's decisions take). Recover: from ending 10%% of the sessions until their tasks are in the other agents' assignments (--reassign-delay 0). etcd writes: puts and deletes counted by etcd (etcd_mvcc_put_total + etcd_mvcc_delete_total), task status reports included. Memory per 1,000 agents: the control plane's resident set with every agent connected and no task, less the set before any agent, per 1,000 agents; with every task: the whole resident set once everything is scheduled.\n", o.connectors)
 	return b.String()
 }
