@@ -9,7 +9,7 @@ KAFKA_ADDR ?= 127.0.0.1:9092
 ETCD_ADDR ?= 127.0.0.1:2379
 # Tests that need a real dependency fail instead of skipping when it is absent.
 TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) SLUICE_TEST_REQUIRE=1
-TEST_FLAGS ?= -count=1 -timeout 20m
+TEST_FLAGS ?= -count=1 -race -timeout 20m
 
 .PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane help
 

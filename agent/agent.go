@@ -72,6 +72,11 @@ type Agent struct {
 	fenceMu    sync.Mutex
 	leaseUntil time.Time // the earliest the session lease may expire, less a margin
 	fenced     bool
+
+	// flush asks the session to send what is pending and a heartbeat, and
+	// to close the channel once the control plane acknowledged it: it has
+	// then processed everything sent before (a session is in order).
+	flush chan chan struct{}
 }
 
 // New checks cfg and returns an Agent; Run starts it.
@@ -96,7 +101,7 @@ func New(cfg Config) (*Agent, error) {
 	cfg.ReconnectMin = cmp.Or(cfg.ReconnectMin, 100*time.Millisecond)
 	cfg.ReconnectMax = cmp.Or(cfg.ReconnectMax, 5*time.Second)
 	cfg.OffsetFlushInterval = cmp.Or(cfg.OffsetFlushInterval, time.Second)
-	a := &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Name), rep: newReporter()}
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Name), rep: newReporter(), flush: make(chan chan struct{})}
 	rt, err := runtime.New(runtime.Config{
 		Registry:            cfg.Registry,
 		Brokers:             cfg.Brokers,
@@ -152,9 +157,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.rep.holdReleases(false)
 	stopRuntime()
 	err := <-rtDone
-	// Give the session a moment to send the final offsets.
+	// Give the session a moment to send the final offsets and releases,
+	// and to hear that the control plane processed them.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	a.rep.waitEmpty(flushCtx)
+	acked := make(chan struct{})
+	select {
+	case a.flush <- acked:
+		select {
+		case <-acked:
+		case <-flushCtx.Done():
+		}
+	case <-flushCtx.Done():
+	}
 	cancel()
 	if err := a.saveUnsent(); err != nil {
 		a.log.Error("offsets not reported are lost; their records will be read again", "err", err)
@@ -240,6 +255,7 @@ func (a *Agent) session(ctx context.Context, server string) error {
 	var (
 		mu       sync.Mutex
 		lastSeen = time.Now()
+		waiters  = map[int64]chan struct{}{} // flushes waiting for their heartbeat's ack
 	)
 	recvErr := make(chan error, 1)
 	go func() {
@@ -257,6 +273,12 @@ func (a *Agent) session(ctx context.Context, server string) error {
 				// The control plane renewed the lease after this heartbeat
 				// was sent.
 				a.renewed(m.HeartbeatAck.GetSendTime().AsTime(), ttl, false)
+				mu.Lock()
+				if w, ok := waiters[m.HeartbeatAck.GetSendTime().AsTime().UnixNano()]; ok {
+					close(w)
+					delete(waiters, m.HeartbeatAck.GetSendTime().AsTime().UnixNano())
+				}
+				mu.Unlock()
 			case *sluicev1.SessionResponse_Assignments:
 				a.apply(m.Assignments)
 			case *sluicev1.SessionResponse_Refused:
@@ -299,6 +321,21 @@ func (a *Agent) session(ctx context.Context, server string) error {
 				return fmt.Errorf("heartbeat: %w", err)
 			}
 		case <-a.rep.notify:
+		case acked := <-a.flush:
+			for _, m := range a.rep.take() {
+				if err := stream.Send(m); err != nil {
+					a.rep.putBack(m)
+					return fmt.Errorf("send report: %w", err)
+				}
+			}
+			now := time.Now()
+			mu.Lock()
+			waiters[now.UnixNano()] = acked
+			mu.Unlock()
+			if err := stream.Send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Heartbeat{
+				Heartbeat: &sluicev1.Heartbeat{SendTime: timestamppb.New(now)}}}); err != nil {
+				return fmt.Errorf("heartbeat: %w", err)
+			}
 		}
 	}
 }

@@ -29,6 +29,7 @@ type session struct {
 	cancel context.CancelFunc
 	notify chan struct{}
 	sendMu sync.Mutex
+	closed bool // under sendMu: the stream is done, send nothing more
 	// lastSent is the signature of the last assignment set sent.
 	lastSent string
 	// sent are the epoch and generation of each task last sent: only
@@ -47,7 +48,27 @@ func (s *session) poke() {
 func (s *session) send(m *sluicev1.SessionResponse) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
+	if s.closed {
+		return context.Canceled
+	}
 	return s.stream.Send(m)
+}
+
+// closeSends waits for a send in progress (a bounded while) and stops
+// further sends, so that nothing writes to the stream once the handler
+// returns.
+func (s *session) closeSends() {
+	done := make(chan struct{})
+	go func() {
+		s.sendMu.Lock()
+		s.closed = true
+		s.sendMu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // Session implements AgentService.Session.
@@ -78,6 +99,7 @@ func (h *hub) Session(ctx context.Context, stream *connect.BidiStream[sluicev1.S
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &session{h: h, agent: name, rec: rec, lease: lease.ID, stream: stream, cancel: cancel, notify: make(chan struct{}, 1)}
+	defer s.closeSends()
 	log := cp.log.With("agent", name)
 	defer func() {
 		// The agent is gone from this replica: its registration and the
@@ -186,7 +208,7 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 	case *sluicev1.SessionRequest_Drain:
 		// The agent stops: nothing more is placed on it.
 		s.rec.Draining = true
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if _, err := cp.etcd.Put(wctx, cp.keys.agent(s.agent), mustJSON(s.rec), clientv3.WithLease(s.lease)); err != nil {
 			cp.log.Warn("mark agent draining", "agent", s.agent, "err", err)
@@ -221,7 +243,8 @@ func (s *session) guardedWrite(ctx context.Context, t *sluicev1.TaskRef, epoch i
 	if other != "" {
 		return s.refuse(t, epoch, fmt.Sprintf("the task is assigned to agent %s", other))
 	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A report received is stored even if the agent hangs up meanwhile.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	key := s.h.cp.keys.assign(tk)
 	resp, err := s.h.cp.etcd.Txn(wctx).
