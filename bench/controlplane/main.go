@@ -110,11 +110,11 @@ type result struct {
 	scheduleWrites    float64 // etcd key writes per second while scheduling
 	recover           time.Duration
 	recoverWrites     float64
-	idleCPU           float64 // control plane CPU cores while idle (heartbeats only)
-	scheduleCPU       float64 // control plane CPU seconds to schedule everything
+	idleCPU           float64       // control plane CPU cores while idle (heartbeats only)
+	scheduleCPU       float64       // control plane CPU seconds to schedule everything
 	latency           time.Duration // median, restart request to the agent
 	rssBase           int64         // bytes, before any agent
-	rssIdle, rssTasks int64   // bytes
+	rssIdle, rssTasks int64         // bytes
 	benchRSS          int64
 }
 
