@@ -2,9 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/controlplane"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // openSource counts how many of its tasks are open.
@@ -37,76 +35,6 @@ func (s openSource) Poll(ctx context.Context) ([]connectors.Record, error) {
 func (s openSource) Close() error {
 	s.open.Add(-1)
 	return nil
-}
-
-// proxy forwards TCP connections to target until cut.
-type proxy struct {
-	t      *testing.T
-	addr   string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every connection: the agent can reach no
-// replica.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// heal listens again on the same address.
-func (p *proxy) heal() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.serve(ln)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -148,8 +76,8 @@ func TestAgentCutOffStopsItsTasksBeforeTheLeaseExpires(t *testing.T) {
 	case err := <-cpDone:
 		t.Fatal(err)
 	}
-	px := newProxy(t, cp.Addr())
-	a, err := agent.New(agent.Config{Servers: []string{"http://" + px.addr}, Name: "cut-agent",
+	px := testenv.NewProxy(t, cp.Addr())
+	a, err := agent.New(agent.Config{Servers: []string{"http://" + px.Addr}, Name: "cut-agent",
 		Brokers: []string{"127.0.0.1:1"}, Registry: reg, ReconnectMax: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -176,13 +104,13 @@ func TestAgentCutOffStopsItsTasksBeforeTheLeaseExpires(t *testing.T) {
 	before := epoch()
 
 	cut := time.Now()
-	px.cut()
+	px.Cut()
 	waitFor(t, 2*ttl, "the cut-off agent to stop its task", func() bool { return open.Load() == 0 })
 	if took := time.Since(cut); took >= ttl {
 		t.Fatalf("the task stopped %s after the cut, not before the %s lease could expire", took, ttl)
 	}
 
-	px.heal()
+	px.Heal()
 	waitFor(t, 30*time.Second, "the task back after the network healed", func() bool { return open.Load() == 1 })
 	if after := epoch(); after != before {
 		t.Fatalf("epoch %d after the cut, want %d: the task came back to the same agent within the delay", after, before)
