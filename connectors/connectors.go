@@ -113,7 +113,9 @@ type Source interface {
 
 // SourceCommitter is implemented by sources that must learn when offsets are
 // durable, for example to acknowledge a replication slot position. Commit is
-// called with the newest committed offset of each partition.
+// called with the newest committed offset of each partition, from another
+// goroutine than Poll's (possibly while Poll blocks), never concurrently
+// with itself.
 type SourceCommitter interface {
 	Commit(ctx context.Context, offsets []Offset) error
 }

@@ -25,6 +25,16 @@ const (
 	// KeyPlacementSelector pins a connector's tasks to the agents whose
 	// labels match it. Sluice's own key; Kafka Connect has no placement.
 	KeyPlacementSelector = "placement.selector"
+
+	// Error handling, with Kafka Connect's names and meaning.
+	KeyErrorsRetryTimeout   = "errors.retry.timeout"
+	KeyErrorsRetryDelayMax  = "errors.retry.delay.max.ms"
+	KeyErrorsTolerance      = "errors.tolerance"
+	KeyErrorsLogEnable      = "errors.log.enable"
+	KeyErrorsLogMessages    = "errors.log.include.messages"
+	KeyErrorsDLQTopic       = "errors.deadletterqueue.topic.name"
+	KeyErrorsDLQReplication = "errors.deadletterqueue.topic.replication.factor"
+	KeyErrorsDLQHeaders     = "errors.deadletterqueue.context.headers.enable"
 	// KeyTaskID is set in every task config to the task's number.
 	KeyTaskID = "task.id"
 )
@@ -36,6 +46,22 @@ func positiveInt(v string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 1 {
 		return fmt.Errorf("%q must be a whole number of at least 1", v)
+	}
+	return nil
+}
+
+func atLeastMinusOne(v string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < -1 {
+		return fmt.Errorf("%q must be a number of milliseconds, 0 for no retries or -1 to retry forever", v)
+	}
+	return nil
+}
+
+func nonNegative(v string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q must be a whole number of at least 0", v)
 	}
 	return nil
 }
@@ -56,6 +82,22 @@ var CommonSpec = Spec{Fields: []Field{
 		Doc: "Aliases for the transformations to apply to records, in order."},
 	{Name: KeyPredicates, Type: TypeList, Importance: Low, Group: "Predicates",
 		Doc: "Aliases for the predicates used by transformations."},
+	{Name: KeyErrorsRetryTimeout, Type: TypeLong, Default: "0", Importance: Medium, Group: "Error Handling", Validate: atLeastMinusOne,
+		Doc: "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries. Applies to retriable errors of converters and transforms; a sink's or a source's own retriable errors are always retried with backoff."},
+	{Name: KeyErrorsRetryDelayMax, Type: TypeLong, Default: "60000", Importance: Medium, Group: "Error Handling", Validate: nonNegative,
+		Doc: "The maximum duration in milliseconds between consecutive retry attempts. Backoff starts at 300 ms and doubles; past this maximum, the delay is a random value below it."},
+	{Name: KeyErrorsTolerance, Type: TypeString, Default: "none", Importance: Medium, Group: "Error Handling", Allowed: []string{"none", "all"},
+		Doc: "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records (a record that cannot be converted or transformed, or that Kafka refuses), sending it to the dead letter topic when one is set."},
+	{Name: KeyErrorsLogEnable, Type: TypeBoolean, Default: "false", Importance: Medium, Group: "Error Handling",
+		Doc: "If true, write each error and the details of the failed operation and problematic record to the agent's log."},
+	{Name: KeyErrorsLogMessages, Type: TypeBoolean, Default: "false", Importance: Low, Group: "Error Handling",
+		Doc: "Whether to include in the log the record's key, value and headers (sink: the Kafka record; source: the record the connector produced)."},
+	{Name: KeyErrorsDLQTopic, Type: TypeString, Importance: Medium, Group: "Error Handling",
+		Doc: "The name of the topic to be used as the dead letter queue (DLQ) for records that fail with errors.tolerance=all. Empty (the default): no DLQ. Kafka Connect has a DLQ for sinks only; Sluice also has one for sources. The DLQ record is durable before the offsets of the record it replaces commit."},
+	{Name: KeyErrorsDLQReplication, Type: TypeInt, Default: "3", Importance: Medium, Group: "Error Handling", Validate: positiveInt,
+		Doc: "Replication factor used to create the dead letter queue topic when it doesn't already exist."},
+	{Name: KeyErrorsDLQHeaders, Type: TypeBoolean, Default: "false", Importance: Medium, Group: "Error Handling",
+		Doc: "If true, add headers containing error context to the messages written to the dead letter queue, with Kafka Connect's names (__connect.errors.topic, .partition, .offset, .connector.name, .task.id, .stage, .class.name, .exception.class.name, .exception.message, .exception.stacktrace)."},
 	{Name: KeyPlacementSelector, Type: TypeString, Importance: Medium, Group: "Placement",
 		Validate: func(v string) error { _, err := placement.Parse(v); return err },
 		Doc:      "Runs the tasks only on agents whose labels (sluice agent --labels) match this selector: requirements separated by commas, each key=value, key!=value, key in (a,b), key notin (a,b), key or !key. Example: region=eu-west-1,zone!=c. Tasks that match no live agent stay UNASSIGNED and their status says why."},

@@ -55,6 +55,9 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 	decodeValue := structured || !c.value.PassesThrough(nil)
 	keyRaw, valueRaw := rawSchema(c.key), rawSchema(c.value)
 	st := &sinkState{sink: sink, put: map[string]map[int32]kgo.EpochOffset{}}
+	eh := newErrorHandler(t, cfg)
+	defer eh.close()
+	lastSummary := ""
 
 	var cl *kgo.Client
 	// commit flushes the sink and commits what it has made durable. The
@@ -62,6 +65,11 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 	commit := func(ctx context.Context) error {
 		if !st.dirty {
 			return nil
+		}
+		// Skipped records' dead letters are durable before their
+		// offsets commit.
+		if err := eh.flush(ctx); err != nil {
+			return fmt.Errorf("dead letter queue: %w", err)
 		}
 		if err := st.sink.Flush(ctx); err != nil {
 			return fmt.Errorf("flush: %w", err)
@@ -163,6 +171,10 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			if err != nil && ctx.Err() == nil {
 				return err
 			}
+			if sum := eh.summary(); sum != lastSummary {
+				lastSummary = sum
+				t.report(StateRunning, "", "running; "+sum)
+			}
 			nextFlush = time.Now().Add(interval)
 		}
 		pctx, cancel := context.WithDeadline(ctx, nextFlush)
@@ -219,17 +231,39 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 						r.Headers[i] = connectors.Header{Key: h.Key, Value: h.Value}
 					}
 				}
-				if decodeKey || decodeValue {
-					if err := decode(c, r, decodeKey, decodeValue); err != nil {
+				// A record that fails to convert or transform goes where
+				// errors.tolerance says: it fails the task, or it is
+				// skipped (and sent to the dead letter topic).
+				bad := func(se *stageError) bool {
+					fr := &failedRecord{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+						Key: kr.Key, Value: kr.Value, Headers: kr.Headers, Timestamp: kr.Timestamp}
+					if err := eh.handle(ctx, se, fr, nil); err != nil {
 						convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-						return
+						return false
+					}
+					recs = recs[:len(recs)-1]
+					return true
+				}
+				if decodeKey || decodeValue {
+					if err := eh.retry(ctx, func() error { return decode(c, r, decodeKey, decodeValue) }); err != nil {
+						var se *stageError
+						if !errors.As(err, &se) {
+							se = &stageError{stage: stageValueConverter, err: err}
+						}
+						if !bad(se) {
+							return
+						}
+						continue
 					}
 				}
 				if c.chain.Len() > 0 {
-					keep, err := c.chain.Apply(r)
+					var keep bool
+					err := eh.retry(ctx, func() (err error) { keep, err = c.chain.Apply(r); return err })
 					if err != nil {
-						convErr = fmt.Errorf("transform record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-						return
+						if !bad(&stageError{stage: stageTransformation, class: "transforms", err: err}) {
+							return
+						}
+						continue
 					}
 					if !keep {
 						recs = recs[:len(recs)-1]
@@ -283,14 +317,14 @@ func decode(c *codec, r *connectors.Record, key, value bool) error {
 	if key && r.Key != nil {
 		s, v, err := c.key.ToConnect(r.Topic, r.Key)
 		if err != nil {
-			return fmt.Errorf("key.converter: %w", err)
+			return &stageError{stage: stageKeyConverter, class: c.keyClass, err: fmt.Errorf("key.converter: %w", err)}
 		}
 		r.KeySchema, r.KeyData = s, v
 	}
 	if value && r.Value != nil {
 		s, v, err := c.value.ToConnect(r.Topic, r.Value)
 		if err != nil {
-			return fmt.Errorf("value.converter: %w", err)
+			return &stageError{stage: stageValueConverter, class: c.valueClass, err: fmt.Errorf("value.converter: %w", err)}
 		}
 		r.ValueSchema, r.ValueData = s, v
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -64,8 +65,19 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	}()
 	committer, _ := src.(connectors.SourceCommitter)
 
+	eh := newErrorHandler(t, cfg)
+	defer eh.close()
 	tr := newSourceTracker()
+	tr.eh = eh
+	lastSummary := ""
+	var flushMu sync.Mutex
 	flush := func() {
+		flushMu.Lock()
+		defer flushMu.Unlock()
+		if sum := eh.summary(); sum != lastSummary {
+			lastSummary = sum
+			t.report(StateRunning, "", "running; "+sum)
+		}
 		offs, changed := tr.take()
 		if !changed {
 			return
@@ -96,6 +108,22 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	t.report(StateRunning, "", "running")
 	tick := time.NewTicker(t.flushInterval())
 	defer tick.Stop()
+	// Offsets are also reported while Poll blocks waiting for data, so
+	// that the last batch's offsets do not wait for the next one.
+	fctx, stopFlusher := context.WithCancel(ctx)
+	defer stopFlusher()
+	go func() {
+		ft := time.NewTicker(t.flushInterval())
+		defer ft.Stop()
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-ft.C:
+				flush()
+			}
+		}
+	}()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		if !t.waitWhilePaused(ctx, tick.C, flush) {
@@ -129,7 +157,7 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 		if len(recs) == 0 {
 			continue
 		}
-		if err := t.produce(ctx, cl, c, tr, recs); err != nil {
+		if err := t.produce(ctx, cl, c, eh, tr, recs); err != nil {
 			return err
 		}
 	}
@@ -138,21 +166,51 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 
 // produce sends one polled batch. Its offsets commit once Kafka has
 // acknowledged every record of it and of every batch before it.
-func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, tr *sourceTracker, recs []connectors.Record) error {
+func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorHandler, tr *sourceTracker, recs []connectors.Record) error {
 	b := tr.open(recs)
 	defer tr.seal(b)
 	krs := make([]kgo.Record, len(recs))
 	promise := b.ack
 	needStructure := c.chain.NeedsStructure()
+	// A record that fails to transform or convert goes where
+	// errors.tolerance says; its dead letter counts in the batch, so the
+	// batch's offsets commit only once it is durable.
+	bad := func(r *connectors.Record, se *stageError) error {
+		fr := &failedRecord{Topic: r.Topic, Partition: r.Partition, Offset: -1, Key: r.Key, Value: r.Value,
+			Timestamp: r.Timestamp, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset}
+		if fr.Key == nil && r.KeyData != nil {
+			fr.Key, _ = json.Marshal(r.KeyData)
+		}
+		if fr.Value == nil && r.ValueData != nil {
+			fr.Value, _ = json.Marshal(r.ValueData)
+		}
+		for _, h := range r.Headers {
+			fr.Headers = append(fr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+		if eh.dlqTopic != "" && eh.tolerateAll {
+			b.pending.Add(1)
+		}
+		if err := eh.handle(ctx, se, fr, promise); err != nil {
+			if eh.dlqTopic != "" && eh.tolerateAll {
+				b.pending.Add(-1)
+			}
+			return err
+		}
+		return nil
+	}
 	for i := range recs {
 		r := &recs[i]
 		if c.chain.Len() > 0 {
 			if needStructure {
 				structure(r)
 			}
-			keep, err := c.chain.Apply(r)
+			var keep bool
+			err := eh.retry(ctx, func() (err error) { keep, err = c.chain.Apply(r); return err })
 			if err != nil {
-				return fmt.Errorf("transform record %d of a batch (topic %q): %w", i, r.Topic, err)
+				if err := bad(r, &stageError{stage: stageTransformation, class: "transforms", err: err}); err != nil {
+					return fmt.Errorf("record %d of a batch (topic %q): %w", i, r.Topic, err)
+				}
+				continue
 			}
 			if !keep {
 				continue
@@ -165,11 +223,20 @@ func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, tr *source
 		kr.Topic = r.Topic
 		kr.Partition = r.Partition
 		var err error
-		if kr.Key, err = encode(c.key, r.Topic, r.Key, r.KeySchema, r.KeyData); err != nil {
-			return fmt.Errorf("key.converter: record for topic %q: %w", r.Topic, err)
+		if err = eh.retry(ctx, func() (err error) { kr.Key, err = encode(c.key, r.Topic, r.Key, r.KeySchema, r.KeyData); return err }); err != nil {
+			if err := bad(r, &stageError{stage: stageKeyConverter, class: c.keyClass, err: fmt.Errorf("key.converter: %w", err)}); err != nil {
+				return fmt.Errorf("record for topic %q: %w", r.Topic, err)
+			}
+			continue
 		}
-		if kr.Value, err = encode(c.value, r.Topic, r.Value, r.ValueSchema, r.ValueData); err != nil {
-			return fmt.Errorf("value.converter: record for topic %q: %w", r.Topic, err)
+		if err = eh.retry(ctx, func() (err error) {
+			kr.Value, err = encode(c.value, r.Topic, r.Value, r.ValueSchema, r.ValueData)
+			return err
+		}); err != nil {
+			if err := bad(r, &stageError{stage: stageValueConverter, class: c.valueClass, err: fmt.Errorf("value.converter: %w", err)}); err != nil {
+				return fmt.Errorf("record for topic %q: %w", r.Topic, err)
+			}
+			continue
 		}
 		if len(r.Headers) > 0 {
 			kr.Headers = make([]kgo.RecordHeader, len(r.Headers))
@@ -192,10 +259,15 @@ type sourceBatch struct {
 	offsets []connectors.Offset // newest offset per source partition in the batch
 }
 
-func (b *sourceBatch) ack(_ *kgo.Record, err error) {
+func (b *sourceBatch) ack(kr *kgo.Record, err error) {
 	if err != nil {
-		b.failed.Store(true)
-		b.tr.setErr(err)
+		if eh := b.tr.eh; eh != nil && eh.tolerateAll && kr != nil && kr.Topic != eh.dlqTopic {
+			// errors.tolerance=all skips a record Kafka refused (KIP-779).
+			eh.skipProduce(kr, err)
+		} else {
+			b.failed.Store(true)
+			b.tr.setErr(err)
+		}
 	}
 	if b.pending.Add(-1) == 0 {
 		b.tr.advance()
@@ -205,6 +277,7 @@ func (b *sourceBatch) ack(_ *kgo.Record, err error) {
 // sourceTracker orders batches: offsets commit in poll order, and only up
 // to the first batch not fully acknowledged.
 type sourceTracker struct {
+	eh        *errorHandler
 	mu        sync.Mutex
 	batches   []*sourceBatch
 	committed map[string]connectors.Offset

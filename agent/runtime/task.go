@@ -210,6 +210,8 @@ func (t *task) kafkaOpts(role string) []kgo.Opt {
 type codec struct {
 	key, value converter.Converter
 	chain      *transforms.Chain
+	// The converters' class names, for error reports.
+	keyClass, valueClass string
 }
 
 func newCodec(raw map[string]string) (*codec, error) {
@@ -225,7 +227,14 @@ func newCodec(raw map[string]string) (*codec, error) {
 	if len(errs) > 0 {
 		return nil, &connectors.ValidationError{Errors: errs}
 	}
-	return &codec{key: k, value: v, chain: chain}, nil
+	className := func(key string) string {
+		if c := strings.TrimSpace(raw[key]); c != "" {
+			return c
+		}
+		return connectors.DefaultConverter
+	}
+	return &codec{key: k, value: v, chain: chain,
+		keyClass: className(connectors.KeyKeyConverter), valueClass: className(connectors.KeyValueConverter)}, nil
 }
 
 // rawData is the structured form of a raw payload described by s.

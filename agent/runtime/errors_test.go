@@ -1,0 +1,229 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/agent/runtime"
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// keepSink keeps the values it was given.
+type keepSink struct {
+	mu   *sync.Mutex
+	vals *[]string
+}
+
+func (s keepSink) Open(context.Context, connectors.SinkContext) error { return nil }
+func (s keepSink) Put(_ context.Context, recs []connectors.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		*s.vals = append(*s.vals, string(r.Value))
+	}
+	return nil
+}
+func (s keepSink) Flush(context.Context) error { return nil }
+func (s keepSink) Close() error                { return nil }
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// poisonTopic holds 20 records, the odd ones not JSON.
+func poisonTopic(t *testing.T, brokers []string) string {
+	topic := testenv.NewTopic(t, brokers, 1)
+	var recs []*kgo.Record
+	for i := range 20 {
+		v := fmt.Sprintf(`{"n":%d}`, i)
+		if i%2 == 1 {
+			v = fmt.Sprintf("not json %d {", i)
+		}
+		recs = append(recs, &kgo.Record{Value: []byte(v)})
+	}
+	testenv.Produce(t, brokers, topic, recs...)
+	return topic
+}
+
+// TestSinkPoisonRecordsGoToTheDeadLetterTopic: with errors.tolerance=all,
+// every good record reaches the sink, every bad one reaches the dead letter
+// topic as it was consumed, with Kafka Connect's context headers, and the
+// group's offsets pass them all.
+func TestSinkPoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.Kafka(t)
+	topic := poisonTopic(t, brokers)
+	dlq := topic + "-dlq"
+	t.Cleanup(func() { _, _ = kadm.NewClient(mustClient(t, brokers)).DeleteTopics(context.Background(), dlq) })
+	var (
+		mu   sync.Mutex
+		vals []string
+	)
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "keep-sink", Type: connectors.SinkType,
+		NewSink: func() connectors.Sink { return keepSink{&mu, &vals} }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, brokers)
+	name := "dlq-" + topic
+	cfg := map[string]string{"name": name, "connector.class": "keep-sink", "topics": topic,
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+		"errors.tolerance": "all", "errors.log.enable": "true", "errors.deadletterqueue.topic.name": dlq,
+		"errors.deadletterqueue.topic.replication.factor": "1", "errors.deadletterqueue.context.headers.enable": "true"}
+	ref := runtime.TaskRef{Connector: name, Task: 0}
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	testenv.WaitFor(t, 30*time.Second, "10 good records in the sink", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(vals) == 10
+	})
+	dead := testenv.Consume(t, brokers, dlq, 10, 30*time.Second)
+	for i, r := range dead {
+		want := fmt.Sprintf("not json %d {", 2*i+1)
+		if string(r.Value) != want {
+			t.Fatalf("dead letter %d: value %q, want the original %q", i, r.Value, want)
+		}
+		for k, v := range map[string]string{
+			"__connect.errors.topic": topic, "__connect.errors.partition": "0", "__connect.errors.offset": fmt.Sprint(2*i + 1),
+			"__connect.errors.connector.name": name, "__connect.errors.task.id": "0", "__connect.errors.stage": "VALUE_CONVERTER",
+			"__connect.errors.class.name": "org.apache.kafka.connect.json.JsonConverter",
+		} {
+			if got := header(r, k); got != v {
+				t.Fatalf("dead letter %d: header %s = %q, want %q", i, k, got, v)
+			}
+		}
+		if header(r, "__connect.errors.exception.message") == "" {
+			t.Fatalf("dead letter %d has no exception message", i)
+		}
+	}
+	adm := kadm.NewClient(mustClient(t, brokers))
+	testenv.WaitFor(t, 30*time.Second, "the group past every record", func() bool {
+		offs, err := adm.FetchOffsets(context.Background(), runtime.GroupID(name))
+		if err != nil {
+			return false
+		}
+		o, _ := offs.Lookup(topic, 0)
+		return o.At == 20
+	})
+	if rep.last(ref) != runtime.StateRunning {
+		t.Fatalf("state %v, want RUNNING", rep.last(ref))
+	}
+}
+
+// TestSinkPoisonRecordFailsTheTask: with errors.tolerance=none (the
+// default), the first bad record fails the task, and no record after it is
+// committed.
+func TestSinkPoisonRecordFailsTheTask(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.Kafka(t)
+	topic := poisonTopic(t, brokers)
+	var (
+		mu   sync.Mutex
+		vals []string
+	)
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "keep-sink", Type: connectors.SinkType,
+		NewSink: func() connectors.Sink { return keepSink{&mu, &vals} }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, brokers)
+	name := "strict-" + topic
+	cfg := map[string]string{"name": name, "connector.class": "keep-sink", "topics": topic,
+		"value.converter": "json", "value.converter.schemas.enable": "false"}
+	ref := runtime.TaskRef{Connector: name, Task: 0}
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	testenv.WaitFor(t, 30*time.Second, "the task FAILED", func() bool { return rep.last(ref) == runtime.StateFailed })
+	rep.mu.Lock()
+	trace := rep.traces[ref]
+	rep.mu.Unlock()
+	if !strings.Contains(trace, "@1") || !strings.Contains(trace, "errors.tolerance=none") {
+		t.Fatalf("trace %q does not name the record and the setting", trace)
+	}
+	offs, err := kadm.NewClient(mustClient(t, brokers)).FetchOffsets(context.Background(), runtime.GroupID(name))
+	if err == nil {
+		if o, ok := offs.Lookup(topic, 0); ok && o.At > 1 {
+			t.Fatalf("committed offset %d: records after the bad one were committed", o.At)
+		}
+	}
+}
+
+// poisonSource emits n records with a required int32 value; every third
+// has none, which JsonConverter refuses.
+type poisonSource struct {
+	n    int
+	done bool
+}
+
+func (s *poisonSource) Open(context.Context, connectors.SourceContext) error { return nil }
+func (s *poisonSource) Poll(ctx context.Context) ([]connectors.Record, error) {
+	if s.done {
+		<-ctx.Done()
+		return nil, nil
+	}
+	s.done = true
+	var out []connectors.Record
+	for i := range s.n {
+		r := connectors.Record{Topic: "", ValueSchema: schema.Int32Schema(),
+			SourcePartition: map[string]any{"p": 0}, SourceOffset: map[string]any{"i": i}}
+		if i%3 != 2 {
+			r.ValueData = int32(i)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+func (s *poisonSource) Close() error { return nil }
+
+// TestSourcePoisonRecordsGoToTheDeadLetterTopic: Sluice has a dead letter
+// topic for sources too; the batch's offsets commit once the dead letters
+// are durable.
+func TestSourcePoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.Kafka(t)
+	topic := testenv.NewTopic(t, brokers, 1)
+	dlq := topic + "-dlq"
+	t.Cleanup(func() { _, _ = kadm.NewClient(mustClient(t, brokers)).DeleteTopics(context.Background(), dlq) })
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "poison-source", Type: connectors.SourceType,
+		Spec:      connectors.Spec{Fields: []connectors.Field{{Name: "topic", Type: connectors.TypeString}}},
+		NewSource: func() connectors.Source { return &poisonSource{n: 30} }}); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, brokers)
+	name := "psrc-" + topic
+	cfg := map[string]string{"name": name, "connector.class": "poison-source", "topic": topic,
+		"transforms": "route", "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+		"transforms.route.regex": ".*", "transforms.route.replacement": topic,
+		"value.converter": "json", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dlq,
+		"errors.deadletterqueue.topic.replication.factor": "1", "errors.deadletterqueue.context.headers.enable": "true"}
+	ref := runtime.TaskRef{Connector: name, Task: 0}
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	good := testenv.Consume(t, brokers, topic, 20, 30*time.Second)
+	dead := testenv.Consume(t, brokers, dlq, 10, 30*time.Second)
+	if len(good) != 20 || len(dead) != 10 {
+		t.Fatalf("%d good records and %d dead letters, want 20 and 10", len(good), len(dead))
+	}
+	if got := header(dead[0], "__connect.errors.stage"); got != "VALUE_CONVERTER" {
+		t.Fatalf("stage %q", got)
+	}
+	if got := header(dead[0], "__connect.errors.source.offset"); got != `{"i":2}` {
+		t.Fatalf("source offset header %q, want {\"i\":2}", got)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the batch's offset committed", func() bool {
+		return fmt.Sprint(rep.offset(ref, "i")) == "29"
+	})
+}
