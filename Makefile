@@ -11,7 +11,7 @@ ETCD_ADDR ?= 127.0.0.1:2379
 TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -race -timeout 20m
 
-.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane help
+.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane chaos help
 
 all: build
 
@@ -58,6 +58,10 @@ clean: ## Remove build output and dev data
 bench: build ## Run the benchmarks against a real Kafka (and Kafka Connect) and write bench/results/
 	deploy/local/kafka.sh start
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+chaos: test-deps ## The chaos suite, long version: verifiable source and sink under agent, leader and zombie faults (results in test/e2e/chaos-results.md)
+	$(TEST_ENV) SLUICE_CHAOS=full SLUICE_CHAOS_OUT=$(CURDIR)/test/e2e/chaos-results.md SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) \
+		$(GO) test -count=1 -timeout 40m -run 'TestChaos' -v ./test/e2e/ | grep -E '^(---|ok|FAIL|\|)|chaos_test.go'
 
 bench-controlplane: build ## Measure the control plane with 1,000-10,000 simulated agents and 50,000 tasks on a real etcd
 	deploy/local/etcd.sh start

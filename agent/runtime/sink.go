@@ -25,6 +25,9 @@ const maxPollRecords = 5000
 // it, so that a connector moved from Kafka Connect keeps its offsets.
 func GroupID(connector string) string { return "connect-" + connector }
 
+// InstanceID is a sink task's static group member id (KIP-345).
+func InstanceID(connector string, task int) string { return fmt.Sprintf("connect-%s-%d", connector, task) }
+
 // sinkState is what a sink task shares with the consumer's rebalance
 // callbacks, under mu.
 type sinkState struct {
@@ -95,6 +98,11 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(GroupID(t.ref.Connector)),
+		// Static membership: the task is the member, wherever it runs. A
+		// task restarted on another agent after a crash takes its place at
+		// once (the dead member does not hold its partitions until its
+		// session times out), and a zombie instance is fenced by Kafka.
+		kgo.InstanceID(InstanceID(t.ref.Connector, t.ref.Task)),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),

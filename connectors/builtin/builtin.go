@@ -5,6 +5,9 @@
 //	file-source  org.apache.kafka.connect.file.FileStreamSourceConnector, FileStreamSource
 //	file-sink    org.apache.kafka.connect.file.FileStreamSinkConnector, FileStreamSink
 //	datagen      DatagenConnector: generated records for demos and benchmarks
+//	verifiable-source, verifiable-sink
+//	             org.apache.kafka.connect.tools.Verifiable{Source,Sink}Connector:
+//	             sequence numbers per task, for proving delivery guarantees
 package builtin
 
 import (
@@ -13,11 +16,13 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
+	"github.com/sluicehq/sluice/connectors/verifiable"
 )
 
 // Plugins returns the built-in connector plugins.
 func Plugins() []*connectors.Plugin {
-	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin()}
+	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin(),
+		verifiable.SourcePlugin(), verifiable.SinkPlugin()}
 }
 
 // Register adds every built-in connector to r. It fails if r already

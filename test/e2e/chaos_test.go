@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	client "github.com/sluicehq/sluice/clients/go"
+	"github.com/sluicehq/sluice/connectors/verifiable"
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// The chaos suite: real processes (etcd, control plane replicas, agents,
+// the Kafka broker of `make test`), faults on a schedule, and an independent
+// check of what arrived, per producer task and sequence number, with
+// verifiable-source and verifiable-sink. A short run is part of `make test`;
+// `make chaos` (SLUICE_CHAOS=full) runs more rounds for longer.
+
+func chaosFull() bool { return os.Getenv("SLUICE_CHAOS") == "full" }
+
+type chaosRow struct {
+	scenario, side string
+	sent, lost     int64
+	dup            int64
+	recover        time.Duration
+	allowDup       bool
+}
+
+var (
+	chaosMu   sync.Mutex
+	chaosRows []chaosRow
+)
+
+func recordChaos(r chaosRow) {
+	chaosMu.Lock()
+	defer chaosMu.Unlock()
+	chaosRows = append(chaosRows, r)
+}
+
+// printChaosTable prints what the chaos scenarios found (and writes it to
+// $SLUICE_CHAOS_OUT when set).
+func printChaosTable() {
+	chaosMu.Lock()
+	defer chaosMu.Unlock()
+	if len(chaosRows) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("\n| scenario | side | records | lost | duplicated | recovery (worst) |\n|---|---|---:|---:|---:|---:|\n")
+	for _, r := range chaosRows {
+		dup := fmt.Sprint(r.dup)
+		if !r.allowDup {
+			dup += " (must be 0)"
+		}
+		rec := "-"
+		switch {
+		case r.recover > 0 && r.recover < 100*time.Millisecond:
+			rec = "< 0.1s"
+		case r.recover > 0:
+			rec = r.recover.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s |\n", r.scenario, r.side, r.sent, r.lost, dup, rec)
+	}
+	fmt.Print(b.String())
+	if out := os.Getenv("SLUICE_CHAOS_OUT"); out != "" {
+		_ = os.WriteFile(out, []byte("# Chaos results\n"+b.String()), 0o644)
+	}
+}
+
+// chaosEnv is a cluster of processes running a verifiable source and sink.
+type chaosEnv struct {
+	t        *testing.T
+	c        *cluster
+	kafka    []string
+	etcd     string
+	prefix   string
+	cps      map[string]*proc
+	cpAddrs  map[string]string
+	agents   map[string]*proc
+	servers  string
+	topic    string
+	sinkFile string
+	src, snk string
+}
+
+const (
+	chaosTasks = 3
+	chaosTTL   = 4 * time.Second
+)
+
+func newChaosEnv(t *testing.T, name string) *chaosEnv {
+	e := &chaosEnv{t: t, kafka: testenv.Kafka(t), prefix: testenv.EtcdPrefix(t),
+		cps: map[string]*proc{}, cpAddrs: map[string]string{}, agents: map[string]*proc{}}
+	e.etcd = strings.Join(testenv.Etcd(t), ",")
+	var urls []string
+	for _, cp := range []string{"cp-1", "cp-2"} {
+		addr := testenv.FreeAddr(t)
+		e.cpAddrs[cp] = addr
+		urls = append(urls, "http://"+addr)
+		e.cps[cp] = start(t, cp, "controlplane", "--listen", addr, "--etcd", e.etcd, "--etcd-prefix", e.prefix,
+			"--name", cp, "--session-ttl", chaosTTL.String(), "--reassign-delay", "2s")
+	}
+	e.servers = strings.Join(urls, ",")
+	api, err := client.New(urls[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.c = &cluster{t: t, api: api, kafka: e.kafka, addr: e.cpAddrs["cp-1"]}
+	e.c.waitHealthy()
+	dataRoot := t.TempDir()
+	for i := 1; i <= 3; i++ {
+		a := fmt.Sprintf("agent-%d", i)
+		e.agents[a] = start(t, a, "agent", "--server", e.servers, "--kafka", strings.Join(e.kafka, ","),
+			"--name", a, "--data-dir", filepath.Join(dataRoot, a))
+	}
+	e.topic = testenv.NewTopic(t, e.kafka, chaosTasks)
+	e.sinkFile = filepath.Join(t.TempDir(), "sink.jsonl")
+	e.src, e.snk = name+"-src-"+e.topic, name+"-sink-"+e.topic
+	throughput := "200"
+	if chaosFull() {
+		throughput = "1000"
+	}
+	e.c.apply(e.src, map[string]string{"connector.class": "verifiable-source", "topic": e.topic,
+		"tasks.max": fmt.Sprint(chaosTasks), "throughput": throughput})
+	e.c.apply(e.snk, map[string]string{"connector.class": "verifiable-sink", "topics": e.topic,
+		"tasks.max": fmt.Sprint(chaosTasks), "file": e.sinkFile})
+	e.running()
+	return e
+}
+
+// running waits until both connectors run every task, and returns how long
+// that took.
+func (e *chaosEnv) running() time.Duration {
+	start := time.Now()
+	e.c.waitRunning(e.src)
+	e.c.waitRunning(e.snk)
+	return time.Since(start)
+}
+
+// api returns a client of a replica that is alive.
+func (e *chaosEnv) use(cp string) {
+	api, err := client.New("http://" + e.cpAddrs[cp])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.c.api = api
+}
+
+// finish stops the source, waits until the sink has everything the topic
+// holds, and checks both sides.
+func (e *chaosEnv) finish(scenario string, recover time.Duration, allowDup bool) {
+	t := e.t
+	ctx := context.Background()
+	if _, err := e.c.api.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: e.src})); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 30*time.Second, "the source stopped", func() bool {
+		st := e.c.status(e.src)
+		return st != nil && st.GetTasks()[0].GetState() == sluicev1.State_STATE_STOPPED
+	})
+	time.Sleep(time.Second)
+	topic := e.readTopic()
+	want := map[[2]int64]bool{}
+	for _, r := range topic {
+		want[r] = true
+	}
+	var sunk [][2]int64
+	testenv.WaitFor(t, 60*time.Second, "the sink to hold every record of the topic", func() bool {
+		sunk = sunk[:0]
+		_ = verifiable.ReadLines(e.sinkFile, func(l verifiable.Line) { sunk = append(sunk, [2]int64{int64(l.Task), l.Seqno}) })
+		have := map[[2]int64]bool{}
+		for _, r := range sunk {
+			have[r] = true
+		}
+		for r := range want {
+			if !have[r] {
+				return false
+			}
+		}
+		return true
+	})
+	for _, side := range []struct {
+		name string
+		recs [][2]int64
+	}{{"source → Kafka", topic}, {"Kafka → sink", sunk}} {
+		rep := verifiable.Check(func(yield func(int32, int64)) {
+			for _, r := range side.recs {
+				yield(int32(r[0]), r[1])
+			}
+		})
+		var sent, lost, dup int64
+		for task := range int32(chaosTasks) {
+			r := rep[task]
+			if r == nil {
+				t.Errorf("%s: nothing from task %d", side.name, task)
+				continue
+			}
+			sent += r.Max + 1
+			lost += int64(len(r.Missing))
+			dup += r.Duplicate
+			if len(r.Missing) > 0 {
+				t.Errorf("%s, task %d: %d sequence numbers missing, first %v", side.name, task, len(r.Missing), r.Missing[:min(5, len(r.Missing))])
+			}
+		}
+		if !allowDup && dup > 0 {
+			t.Errorf("%s: %d duplicates where none is allowed", side.name, dup)
+		}
+		recordChaos(chaosRow{scenario: scenario, side: side.name, sent: sent, lost: lost, dup: dup, recover: recover, allowDup: allowDup})
+		t.Logf("%s: %d records, %d lost, %d duplicated", side.name, sent, lost, dup)
+	}
+}
+
+// readTopic reads the whole topic (read committed): (task, seqno) pairs.
+func (e *chaosEnv) readTopic() [][2]int64 {
+	t := e.t
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka...), kgo.ConsumeTopics(e.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, e.topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	var out [][2]int64
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %v (partitions left %v)", e.topic, ctx.Err(), left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			var k, v struct{ Payload int64 }
+			if json.Unmarshal(r.Key, &k) != nil || json.Unmarshal(r.Value, &v) != nil {
+				t.Errorf("record %s[%d]@%d is not verifiable-source's: %q %q", r.Topic, r.Partition, r.Offset, r.Key, r.Value)
+				return
+			}
+			out = append(out, [2]int64{k.Payload, v.Payload})
+			if r.Offset+1 >= left[r.Partition] {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return out
+}
+
+func (e *chaosEnv) rounds() int {
+	if chaosFull() {
+		return 6
+	}
+	return 3
+}
+
+func (e *chaosEnv) agentNames() []string {
+	names := make([]string, 0, len(e.agents))
+	for n := range e.agents {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// bounce stops agents one after the other with sig, waits until every task
+// runs again, and starts the agent again; it returns the worst recovery.
+func (e *chaosEnv) bounce(sig syscall.Signal) time.Duration {
+	var worst time.Duration
+	names := e.agentNames()
+	for round := range e.rounds() {
+		a := names[round%len(names)]
+		time.Sleep(time.Second)
+		stopped := time.Now()
+		e.agents[a].signal(sig)
+		// Every task back on a live agent.
+		testenv.WaitFor(e.t, 60*time.Second, "every task running without "+a, func() bool {
+			for _, name := range []string{e.src, e.snk} {
+				st := e.c.status(name)
+				if st == nil {
+					return false
+				}
+				for _, ts := range st.GetTasks() {
+					if ts.GetState() != sluicev1.State_STATE_RUNNING || ts.GetWorkerId() == a {
+						return false
+					}
+				}
+			}
+			return true
+		})
+		worst = max(worst, time.Since(stopped))
+		e.agents[a].start()
+	}
+	e.running()
+	time.Sleep(2 * time.Second)
+	return worst
+}
+
+// TestChaosCleanBounce: SIGTERM agents in turn; a drained agent commits and
+// releases its tasks, so nothing is lost and nothing repeats.
+func TestChaosCleanBounce(t *testing.T) {
+	t.Parallel()
+	e := newChaosEnv(t, "clean")
+	worst := e.bounce(syscall.SIGTERM)
+	e.finish("clean rolling bounce (SIGTERM)", worst, false)
+}
+
+// TestChaosHardBounce: SIGKILL agents in turn; nothing acknowledged is
+// lost (at least once: records after the last committed offset repeat).
+func TestChaosHardBounce(t *testing.T) {
+	t.Parallel()
+	e := newChaosEnv(t, "hard")
+	worst := e.bounce(syscall.SIGKILL)
+	e.finish("hard rolling bounce (SIGKILL)", worst, true)
+}
+
+// TestChaosLeaderKill: SIGKILL the leading replica mid-copy: no task stops,
+// nothing is lost or repeated.
+func TestChaosLeaderKill(t *testing.T) {
+	t.Parallel()
+	e := newChaosEnv(t, "leader")
+	time.Sleep(2 * time.Second)
+	leader := e.c.status(e.src).GetConnector().GetWorkerId()
+	other := "cp-1"
+	if leader == "cp-1" {
+		other = "cp-2"
+	}
+	e.use(other)
+	killed := time.Now()
+	e.cps[leader].kill()
+	testenv.WaitFor(t, 30*time.Second, "a new leader", func() bool {
+		st := e.c.status(e.src)
+		return st != nil && st.GetConnector().GetWorkerId() == other
+	})
+	recover := time.Since(killed)
+	time.Sleep(2 * time.Second)
+	e.finish("control plane leader SIGKILL", recover, false)
+}
+
+// TestChaosPausedZombie: SIGSTOP an agent past its lease, let its tasks
+// move, then SIGCONT it: it fences itself, its stale reports are refused,
+// and nothing is lost.
+func TestChaosPausedZombie(t *testing.T) {
+	t.Parallel()
+	e := newChaosEnv(t, "zombie")
+	time.Sleep(time.Second)
+	a := "agent-1"
+	paused := time.Now()
+	_ = e.agents[a].cmd.Process.Signal(syscall.SIGSTOP)
+	testenv.WaitFor(t, 60*time.Second, "every task running without the paused agent", func() bool {
+		for _, name := range []string{e.src, e.snk} {
+			st := e.c.status(name)
+			if st == nil {
+				return false
+			}
+			for _, ts := range st.GetTasks() {
+				if ts.GetState() != sluicev1.State_STATE_RUNNING || ts.GetWorkerId() == a {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	recover := time.Since(paused)
+	time.Sleep(time.Second)
+	_ = e.agents[a].cmd.Process.Signal(syscall.SIGCONT)
+	time.Sleep(3 * time.Second)
+	e.finish("paused zombie agent (SIGSTOP past the lease, SIGCONT)", recover, true)
+	if !strings.Contains(e.agents[a].log.String(), "cut off from the control plane") &&
+		!strings.Contains(e.agents[a].log.String(), "report refused") {
+		t.Logf("zombie log:\n%s", tail(e.agents[a].log.String(), 30))
+	}
+}
