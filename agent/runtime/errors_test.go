@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent/runtime"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/schema"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
@@ -226,4 +228,39 @@ func TestSourcePoisonRecordsGoToTheDeadLetterTopic(t *testing.T) {
 	testenv.WaitFor(t, 10*time.Second, "the batch's offset committed", func() bool {
 		return fmt.Sprint(rep.offset(ref, "i")) == "29"
 	})
+}
+
+// TestSourceMemoryIsBoundedWhileKafkaIsDown runs a datagen task as fast as
+// it goes against a broker that is not there: once its buffer
+// (producer.override.buffer.memory) is full it stops polling, and the heap
+// stops growing. Not parallel: it measures the process's heap.
+func TestSourceMemoryIsBoundedWhileKafkaIsDown(t *testing.T) {
+	reg := connectors.NewRegistry()
+	if err := reg.Register(*datagen.Plugin()); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, []string{"127.0.0.1:1"})
+	cfg := map[string]string{"name": "bounded", "connector.class": "datagen", "topic": "t", "record.bytes": "1000",
+		"value.converter": "string", "producer.override.buffer.memory": fmt.Sprint(8 << 20)}
+	ref := runtime.TaskRef{Connector: "bounded", Task: 0}
+	heap := func() uint64 {
+		goruntime.GC()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	base := heap()
+	rt.Apply([]runtime.Assignment{{Task: ref, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	testenv.WaitFor(t, 30*time.Second, "the task running", func() bool { return rep.last(ref) == runtime.StateRunning })
+	time.Sleep(2 * time.Second)
+	full := heap()
+	time.Sleep(3 * time.Second)
+	later := heap()
+	t.Logf("heap: %d MB before, %d MB with the buffer full, %d MB 3 s later", base>>20, full>>20, later>>20)
+	if later > full+(2<<20) {
+		t.Fatalf("the heap kept growing while Kafka was down: %d MB -> %d MB", full>>20, later>>20)
+	}
+	if full > base+(24<<20) {
+		t.Fatalf("the heap grew by %d MB with an 8 MB buffer", (full-base)>>20)
+	}
 }

@@ -26,7 +26,9 @@ const maxPollRecords = 5000
 func GroupID(connector string) string { return "connect-" + connector }
 
 // InstanceID is a sink task's static group member id (KIP-345).
-func InstanceID(connector string, task int) string { return fmt.Sprintf("connect-%s-%d", connector, task) }
+func InstanceID(connector string, task int) string {
+	return fmt.Sprintf("connect-%s-%d", connector, task)
+}
 
 // sinkState is what a sink task shares with the consumer's rebalance
 // callbacks, under mu.

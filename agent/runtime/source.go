@@ -18,7 +18,10 @@ import (
 )
 
 // maxBufferedBytes bounds the record bytes a source task has in flight to
-// Kafka: Poll waits when it is reached, which bounds the task's memory.
+// Kafka by default (the Java producer's buffer.memory default; a connector
+// sets its own with producer.override.buffer.memory). Past it, producing
+// blocks and the task stops polling its source, which bounds its memory
+// when Kafka is slow or gone.
 const maxBufferedBytes = 32 << 20
 
 // drainTimeout bounds how long a stopping source task waits for Kafka to
@@ -445,6 +448,13 @@ func producerOverrides(cfg map[string]string) ([]kgo.Opt, error) {
 			return nil, fmt.Errorf("%slinger.ms: %q is not a number of milliseconds", p, v)
 		}
 		opts = append(opts, kgo.ProducerLinger(time.Duration(ms)*time.Millisecond))
+	}
+	if v, ok := cfg[p+"buffer.memory"]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1024 {
+			return nil, fmt.Errorf("%sbuffer.memory: %q is not a number of bytes (at least 1024)", p, v)
+		}
+		opts = append(opts, kgo.MaxBufferedBytes(int(n)))
 	}
 	if v, ok := cfg[p+"batch.size"]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
