@@ -103,6 +103,40 @@ var CommonSpec = Spec{Fields: []Field{
 		Doc:      "Runs the tasks only on agents whose labels (sluice agent --labels) match this selector: requirements separated by commas, each key=value, key!=value, key in (a,b), key notin (a,b), key or !key. Example: region=eu-west-1,zone!=c. Tasks that match no live agent stay UNASSIGNED and their status says why."},
 }}
 
+// Exactly-once source keys, with Kafka Connect's names (KIP-618).
+const (
+	KeyExactlyOnceSupport        = "exactly.once.support"
+	KeyExactlyOnceSourceSupport  = "exactly.once.source.support"
+	KeyTransactionBoundary       = "transaction.boundary"
+	KeyTransactionBoundaryMillis = "transaction.boundary.interval.ms"
+	KeyOffsetsStorageTopic       = "offsets.storage.topic"
+	KeyOffsetsStorageReplication = "offsets.storage.replication.factor"
+	// DefaultOffsetsTopic is where exactly-once sources keep their offsets
+	// unless offsets.storage.topic names another topic.
+	DefaultOffsetsTopic = "sluice-offsets"
+)
+
+// CommonSourceSpec holds the fields every source connector takes besides
+// CommonSpec's.
+var CommonSourceSpec = Spec{Fields: []Field{
+	{Name: KeyExactlyOnceSupport, Type: TypeString, Default: "requested", Importance: Medium, Group: "Exactly Once Support",
+		Allowed: []string{"requested", "required"},
+		Doc: "required runs the connector exactly once: each task writes its records and its source offsets in one Kafka transaction (transactional.id sluice-NAME-TASK), reads its offsets back from offsets.storage.topic, read committed, when it starts, and a zombie instance is fenced by Kafka. requested (the default) runs exactly once only with exactly.once.source.support=enabled, at least once otherwise."},
+	{Name: KeyExactlyOnceSourceSupport, Type: TypeString, Default: "disabled", Importance: Medium, Group: "Exactly Once Support",
+		Allowed: []string{"disabled", "enabled"},
+		Doc: "Kafka Connect's worker switch, taken per connector: enabled makes exactly.once.support=requested run exactly once."},
+	{Name: KeyTransactionBoundary, Type: TypeString, Default: "poll", Importance: Medium, Group: "Exactly Once Support",
+		Allowed: []string{"poll", "interval"},
+		Doc: "Where exactly-once transactions end: poll commits each batch the source returns; interval commits every transaction.boundary.interval.ms. (Kafka Connect's connector-defined boundaries need a connector that defines them; none of Sluice's does.)"},
+	{Name: KeyTransactionBoundaryMillis, Type: TypeLong, Importance: Low, Group: "Exactly Once Support",
+		Validate: positiveInt,
+		Doc: "With transaction.boundary=interval, how often to commit a transaction, in milliseconds (default: offset.flush.interval.ms, 1000)."},
+	{Name: KeyOffsetsStorageTopic, Type: TypeString, Default: DefaultOffsetsTopic, Importance: Low, Group: "Exactly Once Support",
+		Doc: "The topic where an exactly-once source keeps its offsets, in Kafka Connect's format (key [\"NAME\",{partition}], value {offset}); created compacted if missing. Set connect-offsets to share Kafka Connect's."},
+	{Name: KeyOffsetsStorageReplication, Type: TypeInt, Default: "-1", Importance: Low, Group: "Exactly Once Support",
+		Doc: "Replication factor of offsets.storage.topic when Sluice creates it; -1 uses the broker's default."},
+}}
+
 // CommonSinkSpec holds the fields every sink connector takes besides
 // CommonSpec's.
 var CommonSinkSpec = Spec{Fields: []Field{
@@ -196,8 +230,11 @@ func (r *Registry) Plugins() []*Plugin {
 // the plugin's own.
 func (p *Plugin) FullSpec() Spec {
 	s := CommonSpec
-	if p.Type == SinkType {
+	switch p.Type {
+	case SinkType:
 		s = s.With(CommonSinkSpec.Fields...)
+	case SourceType:
+		s = s.With(CommonSourceSpec.Fields...)
 	}
 	return s.With(p.Spec.Fields...)
 }

@@ -109,6 +109,10 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Records of aborted transactions never reach a sink (Kafka
+		// Connect reads uncommitted unless told otherwise;
+		// consumer.override.isolation.level=read_uncommitted does that).
+		isolation(t.config),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 			st.mu.Lock()
@@ -393,4 +397,13 @@ func rawSchema(c converter.Converter) *schema.Schema {
 		return nil
 	}
 	return s
+}
+
+// isolation is the sink consumer's isolation level: read committed unless
+// consumer.override.isolation.level says read_uncommitted.
+func isolation(cfg map[string]string) kgo.Opt {
+	if strings.EqualFold(strings.TrimSpace(cfg["consumer.override.isolation.level"]), "read_uncommitted") {
+		return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
+	}
+	return kgo.FetchIsolationLevel(kgo.ReadCommitted())
 }

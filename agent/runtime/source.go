@@ -50,11 +50,30 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
 	}, popts...)
 	opts = append(opts, t.kafkaOpts("producer")...)
+	eos := exactlyOnce(cfg)
+	if eos {
+		opts = append(opts, kgo.TransactionalID(TransactionalID(t.ref.Connector, t.ref.Task)),
+			kgo.TransactionTimeout(time.Minute))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka producer: %w", err)
 	}
 	defer cl.Close()
+	if eos {
+		// Fence every earlier instance first (loading the producer id
+		// bumps the transactional id's epoch and aborts what they have
+		// open), then read the offsets: none can commit after the read.
+		if _, _, err := cl.ProducerID(ctx); err != nil {
+			return fencedOr(fmt.Errorf("init transactional id %s: %w", TransactionalID(t.ref.Connector, t.ref.Task), err))
+		}
+		// The offsets committed with the records, in Kafka, are the truth.
+		committed, err := t.readKafkaOffsets(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		t.resume = mergeOffsets(t.resume, committed)
+	}
 
 	src := p.NewSource()
 	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log}
@@ -72,6 +91,9 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	defer eh.close()
 	tr := newSourceTracker()
 	tr.eh = eh
+	if eos {
+		return t.loopExactlyOnce(ctx, cfg, cl, c, eh, tr, src, committer)
+	}
 	lastSummary := ""
 	var flushMu sync.Mutex
 	flush := func() {

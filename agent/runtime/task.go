@@ -132,6 +132,14 @@ func (t *task) run(ctx context.Context) {
 			return
 		}
 		t.fail(err)
+		if errors.Is(err, errFenced) {
+			// Another instance owns the task: restarting would fence it
+			// in turn. The task waits, FAILED, until the control plane
+			// gives it again under a new epoch.
+			t.log.Warn("task fenced by another instance; not restarting it")
+			<-ctx.Done()
+			return
+		}
 		if time.Since(started) >= healthyRun {
 			backoff = restartMin
 		}

@@ -1,0 +1,329 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors"
+)
+
+// Exactly-once sources (Kafka Connect's KIP-618): a task writes its
+// records and its source offsets in one Kafka transaction, with a
+// transactional id that is a function of the task, so that the instance
+// that starts last fences every earlier one (a zombie's writes are refused
+// by Kafka). Its offsets live in offsets.storage.topic in Kafka Connect's
+// format, and are read back, read committed, when the task starts.
+
+// TransactionalID is an exactly-once source task's transactional id.
+func TransactionalID(connector string, task int) string {
+	return fmt.Sprintf("sluice-%s-%d", connector, task)
+}
+
+// exactlyOnce reports whether a source connector's config asks for
+// exactly-once delivery.
+func exactlyOnce(cfg connectors.Config) bool {
+	switch strings.ToLower(strings.TrimSpace(cfg.String(connectors.KeyExactlyOnceSupport))) {
+	case "required":
+		return true
+	case "requested":
+		return strings.EqualFold(strings.TrimSpace(cfg.String(connectors.KeyExactlyOnceSourceSupport)), "enabled")
+	}
+	return false
+}
+
+func offsetsTopic(cfg connectors.Config) string {
+	if s := strings.TrimSpace(cfg.String(connectors.KeyOffsetsStorageTopic)); s != "" {
+		return s
+	}
+	return connectors.DefaultOffsetsTopic
+}
+
+// offsetKey is Kafka Connect's offsets topic key: ["connector",{partition}],
+// schemaless JSON.
+func offsetKey(connector string, partition map[string]any) ([]byte, error) {
+	return json.Marshal([]any{connector, partition})
+}
+
+// readKafkaOffsets reads the connector's newest committed offsets from its
+// offsets topic, read committed, to the end; it creates the topic (compacted)
+// if it is missing.
+func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]connectors.Offset, error) {
+	topic := offsetsTopic(cfg)
+	cl, err := kgo.NewClient(append(t.kafkaOpts("offsets-reader"),
+		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+	if err != nil {
+		return nil, fmt.Errorf("offsets topic reader: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	rf := int16(cfg.Int(connectors.KeyOffsetsStorageReplication))
+	if resp, err := adm.CreateTopic(rctx, 25, rf, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic); err == nil && resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+		return nil, fmt.Errorf("create offsets topic %s: %w", topic, resp.Err)
+	} else if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil, fmt.Errorf("create offsets topic %s: %w", topic, err)
+	}
+	// Read committed stops at each partition's last stable offset.
+	ends, err := adm.ListCommittedOffsets(rctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("offsets topic %s: %w", topic, err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	prefix, _ := json.Marshal(t.ref.Connector)
+	prefix = append([]byte{'['}, append(prefix, ',')...)
+	newest := map[string]connectors.Offset{}
+	var order []string
+	// Read until every partition reached its end, or, as the end may be a
+	// transaction marker rather than a record, until polls come back empty.
+	for empty := 0; len(left) > 0 && empty < 3; {
+		pctx, pcancel := context.WithTimeout(rctx, 300*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		if rctx.Err() != nil {
+			return nil, fmt.Errorf("read offsets topic %s: %w", topic, rctx.Err())
+		}
+		if fs.NumRecords() == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = err
+			}
+		})
+		if ferr != nil && !kgoRetriable(ferr) {
+			return nil, fmt.Errorf("read offsets topic %s: %w", topic, ferr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= left[r.Partition] {
+				delete(left, r.Partition)
+			}
+			if !bytes.HasPrefix(r.Key, prefix) {
+				return
+			}
+			var key []json.RawMessage
+			if json.Unmarshal(r.Key, &key) != nil || len(key) != 2 {
+				return
+			}
+			var part map[string]any
+			if json.Unmarshal(key[1], &part) != nil {
+				return
+			}
+			k := partitionKey(part)
+			if _, seen := newest[k]; !seen {
+				order = append(order, k)
+			}
+			if r.Value == nil {
+				delete(newest, k) // a tombstone resets the partition
+				return
+			}
+			var off map[string]any
+			d := json.NewDecoder(bytes.NewReader(r.Value))
+			d.UseNumber()
+			if d.Decode(&off) != nil {
+				return
+			}
+			newest[k] = connectors.Offset{Partition: part, Offset: numbersToInt(off)}
+		})
+	}
+	out := make([]connectors.Offset, 0, len(newest))
+	for _, k := range order {
+		if o, ok := newest[k]; ok {
+			out = append(out, o)
+		}
+	}
+	t.log.Info("read committed offsets from Kafka", "topic", topic, "partitions", len(out))
+	return out, nil
+}
+
+// numbersToInt turns json.Numbers that are whole into int64, others into
+// float64, as the sources wrote them.
+func numbersToInt(m map[string]any) map[string]any {
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				m[k] = i
+			} else if f, err := n.Float64(); err == nil {
+				m[k] = f
+			}
+		}
+	}
+	return m
+}
+
+// loopExactlyOnce polls, produces and commits transactions: each holds the
+// records of one poll (transaction.boundary=poll) or of an interval, and
+// the newest offset of every source partition they advanced, written to
+// the offsets topic in the same transaction.
+func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *kgo.Client, c *codec, eh *errorHandler,
+	tr *sourceTracker, src connectors.Source, committer connectors.SourceCommitter) error {
+	topic := offsetsTopic(cfg)
+	interval := t.flushInterval()
+	if ms := cfg.Int64(connectors.KeyTransactionBoundaryMillis); ms > 0 {
+		interval = time.Duration(ms) * time.Millisecond
+	}
+	perPoll := !strings.EqualFold(strings.TrimSpace(cfg.String(connectors.KeyTransactionBoundary)), "interval")
+	open, dirty := false, false
+	var opened time.Time
+
+	abort := func(cause error) error {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		defer cancel()
+		_ = cl.AbortBufferedRecords(actx)
+		if err := cl.EndTransaction(actx, kgo.TryAbort); err != nil {
+			t.log.Warn("abort transaction", "err", err)
+		}
+		open, dirty = false, false
+		return fencedOr(cause)
+	}
+	// commit ends the open transaction with the offsets it advanced. The
+	// caller's context may be done (the task stops): a commit is not
+	// cancelled half way.
+	commit := func() error {
+		if !open {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		defer cancel()
+		if !dirty {
+			open = false
+			if err := cl.EndTransaction(cctx, kgo.TryAbort); err != nil {
+				return fencedOr(err)
+			}
+			return nil
+		}
+		if err := cl.Flush(cctx); err != nil {
+			return abort(fmt.Errorf("flush: %w", err))
+		}
+		if err := tr.failure(); err != nil {
+			return abort(fmt.Errorf("produce: %w", err))
+		}
+		offs, changed := tr.take()
+		if changed {
+			for _, o := range offs {
+				key, err := offsetKey(t.ref.Connector, o.Partition)
+				if err != nil {
+					return abort(fmt.Errorf("offset key: %w", err))
+				}
+				val, err := json.Marshal(o.Offset)
+				if err != nil {
+					return abort(fmt.Errorf("offset value: %w", err))
+				}
+				cl.Produce(cctx, &kgo.Record{Topic: topic, Key: key, Value: val}, func(_ *kgo.Record, err error) {
+					if err != nil {
+						tr.setErr(fmt.Errorf("offsets topic %s: %w", topic, err))
+					}
+				})
+			}
+			if err := cl.Flush(cctx); err != nil {
+				return abort(fmt.Errorf("flush offsets: %w", err))
+			}
+			if err := tr.failure(); err != nil {
+				return abort(err)
+			}
+		}
+		if err := cl.EndTransaction(cctx, kgo.TryCommit); err != nil {
+			// An unknown outcome is an abort: retrying with TryAbort
+			// reloads the producer id, which fences whatever is left.
+			return abort(fmt.Errorf("commit transaction: %w", err))
+		}
+		open, dirty = false, false
+		if changed {
+			t.mu.Lock()
+			for _, o := range offs {
+				t.committed[partitionKey(o.Partition)] = o
+			}
+			t.mu.Unlock()
+			t.rt.cfg.Reporter.Offsets(t.ref, t.epoch.Load(), offs)
+			if committer != nil {
+				if err := committer.Commit(ctx, offs); err != nil {
+					t.log.Warn("source commit", "err", err)
+				}
+			}
+		}
+		return nil
+	}
+
+	t.report(StateRunning, "", "running (exactly once, transactional.id "+TransactionalID(t.ref.Connector, t.ref.Task)+")")
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if t.paused.Load() {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if !t.waitWhilePaused(ctx, tick.C, func() {}) {
+			break
+		}
+		if !open {
+			if err := cl.BeginTransaction(); err != nil {
+				return fencedOr(fmt.Errorf("begin transaction: %w", err))
+			}
+			open, opened = true, time.Now()
+		}
+		recs, err := src.Poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if retryable(err) {
+				t.log.Warn("poll: retrying", "err", err, "backoff", backoff)
+				if !sleep(ctx, backoff) {
+					break
+				}
+				backoff = min(2*backoff, 10*time.Second)
+				continue
+			}
+			if cerr := commit(); cerr != nil {
+				t.log.Warn("commit before failing", "err", cerr)
+			}
+			return fmt.Errorf("poll: %w", err)
+		}
+		backoff = 100 * time.Millisecond
+		if len(recs) > 0 {
+			if err := t.produce(ctx, cl, c, eh, tr, recs); err != nil {
+				return abort(err)
+			}
+			dirty = true
+		}
+		if dirty && (perPoll || time.Since(opened) >= interval) {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+	}
+	// Stopping: what was polled is committed with its offsets.
+	return commit()
+}
+
+// errFenced marks the failure of a task another instance took over: it is
+// not restarted on this agent.
+var errFenced = errors.New("fenced")
+
+// fencedOr says so when err means another instance of the task took over.
+func fencedOr(err error) error {
+	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed) {
+		return fmt.Errorf("%w: another instance of this task took over its transactional id, so this one stops (a zombie's writes are refused by Kafka): %w", errFenced, err)
+	}
+	return err
+}
