@@ -136,6 +136,21 @@ type Sink interface {
 	Close() error
 }
 
+// OffsetStoringSink is implemented by sinks that store, in the destination
+// and atomically with the data each Flush makes durable, the Kafka offset
+// every partition has reached (Kafka Connect's pattern of offsets kept with
+// the data, preCommit and SinkTaskContext.offset): exactly once into the
+// destination. When the runtime is assigned partitions it starts each from
+// the sink's stored offset where the sink has one, instead of the consumer
+// group's; it still commits the group's offsets after each Flush, for lag and
+// tools. StoredOffsets may be called from another goroutine than Put's.
+type OffsetStoringSink interface {
+	// StoredOffsets returns, of the given partitions (topic to partition
+	// numbers), the offset of the next record to write, for those the
+	// destination knows.
+	StoredOffsets(ctx context.Context, partitions map[string][]int32) (map[string]map[int32]int64, error)
+}
+
 // StructuredSink is implemented by sinks that need the structured form of
 // records (KeyData, ValueData): the runtime then decodes values with the
 // connector's converters before Put. Sinks that do not implement it get the

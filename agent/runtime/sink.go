@@ -128,6 +128,31 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			forget(st.put, lost)
 		}),
 	}
+	if oss, ok := sink.(connectors.OffsetStoringSink); ok {
+		// The destination's offsets, stored with its data, win over the
+		// group's: what the sink made durable is never written twice.
+		opts = append(opts, kgo.AdjustFetchOffsetsFn(func(ctx context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			parts := make(map[string][]int32, len(offs))
+			for topic, ps := range offs {
+				for p := range ps {
+					parts[topic] = append(parts[topic], p)
+				}
+			}
+			stored, err := oss.StoredOffsets(ctx, parts)
+			if err != nil {
+				return nil, fmt.Errorf("offsets stored by the sink: %w", err)
+			}
+			for topic, ps := range stored {
+				for p, o := range ps {
+					if _, assigned := offs[topic][p]; assigned {
+						offs[topic][p] = kgo.NewOffset().At(o)
+						t.log.Info("starting partition from the sink's stored offset", "topic", topic, "partition", p, "offset", o)
+					}
+				}
+			}
+			return offs, nil
+		}))
+	}
 	if regex := strings.TrimSpace(t.config[connectors.KeyTopicsRegex]); regex != "" {
 		if _, err := regexp.Compile(regex); err != nil {
 			return fmt.Errorf("%s: %w", connectors.KeyTopicsRegex, err)

@@ -313,54 +313,74 @@ func TestSinkValidationNamesFile(t *testing.T) {
 	}
 }
 
-// Several tasks appending to one file interleave whole lines.
-func TestSinkTasksAppendWholeLines(t *testing.T) {
+// TestSinkCutsBackToItsLastCommit: what the file-sink wrote after its last
+// flush is cut away when it opens again, and it asks to resume right after
+// its last commit: a crash never writes a line twice.
+func TestSinkCutsBackToItsLastCommit(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "out.txt")
 	p := SinkPlugin()
 	cfg := connectors.NewConfig(p.Spec, map[string]string{"file": path})
-	const tasks, batches, perBatch = 4, 50, 200
-	line := strings.Repeat("y", 300)
-	errs := make(chan error, tasks)
-	for task := range tasks {
-		go func() {
-			s := p.NewSink()
-			ctx := context.Background()
-			if err := s.Open(ctx, connectors.SinkContext{TaskInfo: connectors.TaskInfo{Config: cfg}}); err != nil {
-				errs <- err
-				return
-			}
-			recs := make([]connectors.Record, perBatch)
-			for i := range recs {
-				recs[i].Value = []byte(fmt.Sprintf("%d:%s", task, line))
-			}
-			for range batches {
-				if err := s.Put(ctx, recs); err != nil {
-					errs <- err
-					return
-				}
-			}
-			if err := s.Flush(ctx); err != nil {
-				errs <- err
-				return
-			}
-			errs <- s.Close()
-		}()
+	ctx := context.Background()
+	recs := func(from, to int64) []connectors.Record {
+		var out []connectors.Record
+		for o := from; o < to; o++ {
+			out = append(out, connectors.Record{Topic: "t", Partition: 0, Offset: o, Value: []byte(fmt.Sprintf("line %d", o))})
+		}
+		return out
 	}
-	for range tasks {
-		if err := <-errs; err != nil {
+	open := func() *sink {
+		s := p.NewSink().(*sink)
+		if err := s.Open(ctx, connectors.SinkContext{TaskInfo: connectors.TaskInfo{Config: cfg}}); err != nil {
 			t.Fatal(err)
 		}
+		return s
+	}
+	s := open()
+	if err := s.Put(ctx, recs(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, recs(10, 15)); err != nil { // written, never committed
+		t.Fatal(err)
+	}
+	s.f.Close() // the crash
+
+	s = open()
+	stored, err := s.StoredOffsets(ctx, map[string][]int32{"t": {0, 1}})
+	if err != nil || len(stored) != 1 || stored["t"][0] != 10 || len(stored["t"]) != 1 {
+		t.Fatalf("stored offsets %v, %v; want t[0] at 10 only", stored, err)
+	}
+	if err := s.Put(ctx, recs(10, 15)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
 	got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	if len(got) != tasks*batches*perBatch {
-		t.Fatalf("%d lines, want %d", len(got), tasks*batches*perBatch)
+	if len(got) != 15 {
+		t.Fatalf("%d lines, want 15: %q", len(got), got)
 	}
-	for _, l := range got {
-		if len(l) != 2+len(line) || l[1] != ':' {
-			t.Fatalf("torn line %q", l)
+	for i, l := range got {
+		if l != fmt.Sprintf("line %d", i) {
+			t.Fatalf("line %d is %q", i, l)
 		}
+	}
+	_, tcs, err := func() (*connectors.Plugin, []map[string]string, error) {
+		r := connectors.NewRegistry()
+		if err := r.Register(*p); err != nil {
+			return nil, nil, err
+		}
+		return r.TaskConfigs(map[string]string{"name": "x", "connector.class": "file-sink", "file": path, "topics": "t", "tasks.max": "3"})
+	}()
+	if err != nil || len(tcs) != 1 {
+		t.Fatalf("tasks.max=3 gave %d tasks (%v), want 1: a file has one writer", len(tcs), err)
 	}
 }
 
