@@ -60,7 +60,9 @@ func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]c
 	topic := offsetsTopic(cfg)
 	cl, err := kgo.NewClient(append(t.kafkaOpts("offsets-reader"),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+		// Transaction markers come too: they carry the offsets up to the
+		// last stable offset, which may be a marker, not a record.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
 	if err != nil {
 		return nil, fmt.Errorf("offsets topic reader: %w", err)
 	}
@@ -89,19 +91,10 @@ func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]c
 	prefix = append([]byte{'['}, append(prefix, ',')...)
 	newest := map[string]connectors.Offset{}
 	var order []string
-	// Read until every partition reached its end, or, as the end may be a
-	// transaction marker rather than a record, until polls come back empty.
-	for empty := 0; len(left) > 0 && empty < 3; {
-		pctx, pcancel := context.WithTimeout(rctx, 300*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
+	for len(left) > 0 {
+		fs := cl.PollFetches(rctx)
 		if rctx.Err() != nil {
 			return nil, fmt.Errorf("read offsets topic %s: %w", topic, rctx.Err())
-		}
-		if fs.NumRecords() == 0 {
-			empty++
-		} else {
-			empty = 0
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) {
@@ -116,7 +109,7 @@ func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]c
 			if r.Offset+1 >= left[r.Partition] {
 				delete(left, r.Partition)
 			}
-			if !bytes.HasPrefix(r.Key, prefix) {
+			if r.Attrs.IsControl() || !bytes.HasPrefix(r.Key, prefix) {
 				return
 			}
 			var key []json.RawMessage

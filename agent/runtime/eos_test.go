@@ -20,7 +20,8 @@ import (
 func committedSeqnos(t *testing.T, brokers []string, topic string) []int64 {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +38,13 @@ func committedSeqnos(t *testing.T, brokers []string, topic string) []int64 {
 		}
 	})
 	var out []int64
-	for empty := 0; empty < 3 && len(left) > 0; {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(left) > 0 {
 		fs := cl.PollFetches(ctx)
-		cancel()
-		before := len(out)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %v", topic, ctx.Err())
+		}
 		fs.EachRecord(func(r *kgo.Record) {
 			end, ok := left[r.Partition]
 			if !ok || r.Offset >= end {
@@ -50,19 +53,15 @@ func committedSeqnos(t *testing.T, brokers []string, topic string) []int64 {
 			if r.Offset+1 >= end {
 				delete(left, r.Partition)
 			}
+			if r.Attrs.IsControl() {
+				return
+			}
 			var v struct{ Payload int64 }
 			if err := json.Unmarshal(r.Value, &v); err != nil {
 				t.Fatalf("value %q: %v", r.Value, err)
 			}
 			out = append(out, v.Payload)
 		})
-		// The end may be a transaction marker: stop once nothing below it
-		// comes any more.
-		if len(out) == before {
-			empty++
-		} else {
-			empty = 0
-		}
 	}
 	return out
 }

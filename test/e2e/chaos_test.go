@@ -240,7 +240,8 @@ func (e *chaosEnv) readTopic() [][2]int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka...), kgo.ConsumeTopics(e.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,15 +259,18 @@ func (e *chaosEnv) readTopic() [][2]int64 {
 		}
 	})
 	var out [][2]int64
-	for empty := 0; len(left) > 0 && empty < 3; {
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			t.Fatalf("reading %s: %v (partitions left %v)", e.topic, ctx.Err(), left)
 		}
-		before := len(out)
 		fs.EachRecord(func(r *kgo.Record) {
+			if r.Attrs.IsControl() {
+				if r.Offset+1 >= left[r.Partition] {
+					delete(left, r.Partition)
+				}
+				return
+			}
 			var k, v struct{ Payload int64 }
 			if json.Unmarshal(r.Key, &k) != nil || json.Unmarshal(r.Value, &v) != nil {
 				t.Errorf("record %s[%d]@%d is not verifiable-source's: %q %q", r.Topic, r.Partition, r.Offset, r.Key, r.Value)
@@ -277,11 +281,6 @@ func (e *chaosEnv) readTopic() [][2]int64 {
 				delete(left, r.Partition)
 			}
 		})
-		if len(out) == before {
-			empty++
-		} else {
-			empty = 0
-		}
 	}
 	return out
 }
