@@ -72,6 +72,8 @@ type Agent struct {
 	fenceMu    sync.Mutex
 	leaseUntil time.Time // the earliest the session lease may expire, less a margin
 	fenced     bool
+	// endSession ends the current session (set while one is open).
+	endSession context.CancelFunc
 
 	// flush asks the session to send what is pending and a heartbeat, and
 	// to close the channel once the control plane acknowledged it: it has
@@ -214,6 +216,14 @@ func (a *Agent) session(ctx context.Context, server string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	a.fenceMu.Lock()
+	a.endSession = cancel
+	a.fenceMu.Unlock()
+	defer func() {
+		a.fenceMu.Lock()
+		a.endSession = nil
+		a.fenceMu.Unlock()
+	}()
 	stream := c.Agents.Session(ctx)
 	defer func() {
 		_ = stream.CloseRequest()
@@ -479,6 +489,7 @@ func (a *Agent) watchLease(ctx context.Context) {
 		}
 		a.fenceMu.Lock()
 		expired := !a.leaseUntil.IsZero() && time.Now().After(a.leaseUntil) && !a.fenced
+		end := a.endSession
 		if expired {
 			a.fenced = true
 		}
@@ -487,6 +498,11 @@ func (a *Agent) watchLease(ctx context.Context) {
 			a.log.Error("cut off from the control plane past the session lease: stopping every task before another agent may take it")
 			a.rep.holdReleases(true)
 			a.rt.Apply(nil)
+			// A session whose lease may be gone is over: registering
+			// again brings the tasks back, same epochs if they stayed.
+			if end != nil {
+				end()
+			}
 		}
 	}
 }

@@ -197,7 +197,11 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 			return connect.NewError(connect.CodeFailedPrecondition, errors.New("the agent's session lease expired: register again"))
 		}
 		if err != nil {
-			cp.log.Warn("renew agent lease", "agent", s.agent, "err", err)
+			// No ack without a renewal: the agent counts on the lease
+			// until its last ack, and must fence itself if the lease may
+			// lapse while this replica cannot reach etcd.
+			cp.log.Warn("renew agent lease failed; heartbeat not acknowledged", "agent", s.agent, "err", err)
+			return nil
 		}
 		return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_HeartbeatAck{
 			HeartbeatAck: &sluicev1.HeartbeatAck{SendTime: msg.Heartbeat.GetSendTime()}}})

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,14 +16,44 @@ import (
 // EtcdNode is one member of a cluster that EtcdCluster started.
 type EtcdNode struct {
 	Name, Client string
+	t            testing.TB
+	args         []string
+	logPath      string
+	mu           sync.Mutex
 	cmd          *exec.Cmd
 	done         chan struct{}
 }
 
 // Kill SIGKILLs the member.
 func (n *EtcdNode) Kill() {
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.done
+	n.mu.Lock()
+	cmd, done := n.cmd, n.done
+	n.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Start starts a killed member again, on its data.
+func (n *EtcdNode) Start() {
+	n.t.Helper()
+	logf, err := os.OpenFile(n.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	cmd := exec.Command(n.args[0], n.args[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		n.t.Fatalf("start %s: %v", n.Name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	n.mu.Lock()
+	n.cmd, n.done = cmd, done
+	n.mu.Unlock()
 }
 
 // EtcdCluster starts an etcd cluster of n members on loopback, each its own
@@ -48,30 +79,18 @@ func EtcdCluster(t testing.TB, n int) []*EtcdNode {
 	}
 	token := unique(t)
 	for i, node := range nodes {
-		logf, err := os.Create(filepath.Join(dir, node.Name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		node.cmd = exec.Command(bin, "--name", node.Name, "--data-dir", filepath.Join(dir, node.Name),
-			"--listen-client-urls", "http://"+node.Client, "--advertise-client-urls", "http://"+node.Client,
-			"--listen-peer-urls", "http://"+peers[i], "--initial-advertise-peer-urls", "http://"+peers[i],
+		node.t = t
+		node.logPath = filepath.Join(dir, node.Name+".log")
+		node.args = []string{bin, "--name", node.Name, "--data-dir", filepath.Join(dir, node.Name),
+			"--listen-client-urls", "http://" + node.Client, "--advertise-client-urls", "http://" + node.Client,
+			"--listen-peer-urls", "http://" + peers[i], "--initial-advertise-peer-urls", "http://" + peers[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", token,
-			"--initial-cluster-state", "new", "--log-level", "warn")
-		node.cmd.Stdout, node.cmd.Stderr = logf, logf
-		if err := node.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", node.Name, err)
-		}
-		node.done = make(chan struct{})
-		go func() {
-			_ = node.cmd.Wait()
-			logf.Close()
-			close(node.done)
-		}()
+			"--initial-cluster-state", "new", "--log-level", "warn"}
+		node.Start()
 		t.Cleanup(func() {
-			_ = node.cmd.Process.Signal(syscall.SIGKILL)
-			<-node.done
+			node.Kill()
 			if t.Failed() {
-				if b, err := os.ReadFile(logf.Name()); err == nil {
+				if b, err := os.ReadFile(node.logPath); err == nil {
 					t.Logf("---- %s log ----\n%s", node.Name, b)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -102,9 +103,14 @@ const (
 )
 
 func newChaosEnv(t *testing.T, name string, srcExtra ...string) *chaosEnv {
+	return newChaosEnvOn(t, name, strings.Join(testenv.Etcd(t), ","), srcExtra...)
+}
+
+// newChaosEnvOn is newChaosEnv on the given etcd endpoints.
+func newChaosEnvOn(t *testing.T, name, etcd string, srcExtra ...string) *chaosEnv {
 	e := &chaosEnv{t: t, kafka: testenv.Kafka(t), prefix: testenv.EtcdPrefix(t),
 		cps: map[string]*proc{}, cpAddrs: map[string]string{}, agents: map[string]*proc{}}
-	e.etcd = strings.Join(testenv.Etcd(t), ",")
+	e.etcd = etcd
 	var urls []string
 	for _, cp := range []string{"cp-1", "cp-2"} {
 		addr := testenv.FreeAddr(t)
@@ -470,4 +476,61 @@ func TestChaosFileSinkExactlyOnce(t *testing.T) {
 	if lost != 0 || dup != 0 {
 		t.Fatalf("%d distinct lines of %d (%d lost), %d duplicated", len(seen), total, lost, dup)
 	}
+}
+
+// TestChaosEtcdOutage: two of three etcd members die (no quorum) mid-copy:
+// the API answers Unavailable within its deadline instead of hanging, the
+// agents keep moving data while their leases may still hold and then fence
+// themselves, keeping their offsets; when etcd is back everything resumes
+// and nothing is lost.
+func TestChaosEtcdOutage(t *testing.T) {
+	t.Parallel()
+	nodes := testenv.EtcdCluster(t, 3)
+	e := newChaosEnvOn(t, "etcd", strings.Join(testenv.Endpoints(nodes), ","))
+	time.Sleep(2 * time.Second)
+	outage := 8 * time.Second
+	if chaosFull() {
+		outage = 30 * time.Second
+	}
+	nodes[1].Kill()
+	nodes[2].Kill()
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	_, err := e.c.api.Connectors.ListConnectors(ctx, connect.NewRequest(&sluicev1.ListConnectorsRequest{}))
+	cancel()
+	if connect.CodeOf(err) != connect.CodeUnavailable || time.Since(began) > 10*time.Second {
+		t.Errorf("without etcd quorum the API answered %v after %s; want Unavailable within its 5 s deadline", err, time.Since(began).Round(time.Millisecond))
+	}
+	time.Sleep(outage - time.Since(began))
+	nodes[1].Start()
+	nodes[2].Start()
+	back := time.Now()
+	e.running()
+	recover := time.Since(back)
+	time.Sleep(2 * time.Second)
+	e.finish(fmt.Sprintf("etcd without quorum for %s", outage), recover, true)
+}
+
+// TestChaosBrokerRestart (make chaos only: it restarts the shared test
+// broker, so it runs alone, before the parallel scenarios): the Kafka broker
+// stops and starts again mid-copy; nothing is lost.
+func TestChaosBrokerRestart(t *testing.T) {
+	if !chaosFull() {
+		t.Skip("restarts the shared Kafka broker: make chaos runs it")
+	}
+	e := newChaosEnv(t, "broker")
+	time.Sleep(2 * time.Second)
+	script := filepath.Join("..", "..", "deploy", "local", "kafka.sh")
+	if out, err := exec.Command(script, "stop").CombinedOutput(); err != nil {
+		t.Fatalf("stop the broker: %v\n%s", err, out)
+	}
+	time.Sleep(5 * time.Second)
+	if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
+		t.Fatalf("start the broker: %v\n%s", err, out)
+	}
+	back := time.Now()
+	e.running()
+	recover := time.Since(back)
+	time.Sleep(3 * time.Second)
+	e.finish("Kafka broker stopped 5 s and restarted", recover, true)
 }
