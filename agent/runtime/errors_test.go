@@ -2,10 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,5 +264,71 @@ func TestSourceMemoryIsBoundedWhileKafkaIsDown(t *testing.T) {
 	}
 	if full > base+(24<<20) {
 		t.Fatalf("the heap grew by %d MB with an 8 MB buffer", (full-base)>>20)
+	}
+}
+
+// slowSink takes a second per batch and keeps nothing.
+type slowSink struct{ puts *atomic.Int64 }
+
+func (s slowSink) Open(context.Context, connectors.SinkContext) error { return nil }
+func (s slowSink) Put(ctx context.Context, recs []connectors.Record) error {
+	s.puts.Add(int64(len(recs)))
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+	return nil
+}
+func (s slowSink) Flush(context.Context) error { return nil }
+func (s slowSink) Close() error                { return nil }
+
+// TestSlowSinkMemoryIsBounded: a sink far slower than the topic it reads
+// holds what it fetched, not the topic: the heap stays well under the
+// topic's size. Not parallel: it measures the process's heap.
+func TestSlowSinkMemoryIsBounded(t *testing.T) {
+	brokers := testenv.Kafka(t)
+	topic := testenv.NewTopic(t, brokers, 4)
+	const n, size = 60000, 1000
+	// Incompressible values: fetch sizes bound compressed bytes.
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		val := make([]byte, size)
+		_, _ = crand.Read(val)
+		recs[i] = &kgo.Record{Value: val, Partition: int32(i % 4)}
+	}
+	testenv.Produce(t, brokers, topic, recs...)
+	recs = nil
+	var puts atomic.Int64
+	reg := connectors.NewRegistry()
+	if err := reg.Register(connectors.Plugin{Name: "slow-sink", Type: connectors.SinkType,
+		NewSink: func() connectors.Sink { return slowSink{&puts} }}); err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		goruntime.GC()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	base := heap()
+	rt, _ := startRuntime(t, reg, brokers)
+	name := "slow-" + topic
+	cfg := map[string]string{"name": name, "connector.class": "slow-sink", "topics": topic, "value.converter": "bytes",
+		"consumer.override.fetch.max.bytes": fmt.Sprint(4 << 20)}
+	rt.Apply([]runtime.Assignment{{Task: runtime.TaskRef{Connector: name, Task: 0}, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	testenv.WaitFor(t, 30*time.Second, "the sink reading", func() bool { return puts.Load() > 0 })
+	var peak uint64
+	for range 4 {
+		time.Sleep(time.Second)
+		h := heap()
+		t.Logf("heap %d MB after %d records", h>>20, puts.Load())
+		peak = max(peak, h)
+	}
+	t.Logf("topic %d MB; heap %d MB before, at most %d MB while the sink took %d records", n*size>>20, base>>20, peak>>20, puts.Load())
+	if puts.Load() >= n {
+		t.Fatalf("the sink was not slow: it took all %d records", n)
+	}
+	if peak > base+(30<<20) {
+		t.Fatalf("heap grew by %d MB reading a %d MB topic through a slow sink", (peak-base)>>20, n*size>>20)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +114,10 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		// Connect reads uncommitted unless told otherwise;
 		// consumer.override.isolation.level=read_uncommitted does that).
 		isolation(t.config),
+		// Bounded memory with a slow sink: franz-go holds at most one
+		// fetch per broker until it is polled, each at most this big.
+		kgo.FetchMaxBytes(defaultFetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(defaultFetchMaxPartitionBytes),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 			st.mu.Lock()
@@ -128,6 +133,11 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			forget(st.put, lost)
 		}),
 	}
+	copts, err := consumerOverrides(t.config)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, copts...)
 	if oss, ok := sink.(connectors.OffsetStoringSink); ok {
 		// The destination's offsets, stored with its data, win over the
 		// group's: what the sink made durable is never written twice.
@@ -431,4 +441,34 @@ func isolation(cfg map[string]string) kgo.Opt {
 		return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
 	}
 	return kgo.FetchIsolationLevel(kgo.ReadCommitted())
+}
+
+// The sink consumer's fetch sizes by default: Kafka's consumer defaults
+// (fetch.max.bytes 50 MiB, max.partition.fetch.bytes 1 MiB).
+const (
+	defaultFetchMaxBytes          = 50 << 20
+	defaultFetchMaxPartitionBytes = 1 << 20
+)
+
+// consumerOverrides reads the consumer.override.* keys Sluice honours:
+// fetch.max.bytes and max.partition.fetch.bytes (with isolation.level,
+// read by isolation).
+func consumerOverrides(cfg map[string]string) ([]kgo.Opt, error) {
+	const p = "consumer.override."
+	var opts []kgo.Opt
+	for key, set := range map[string]func(int32) kgo.Opt{
+		"fetch.max.bytes":           func(n int32) kgo.Opt { return kgo.FetchMaxBytes(n) },
+		"max.partition.fetch.bytes": func(n int32) kgo.Opt { return kgo.FetchMaxPartitionBytes(n) },
+	} {
+		v, ok := cfg[p+key]
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 1024 {
+			return nil, fmt.Errorf("%s%s: %q is not a number of bytes (at least 1024)", p, key, v)
+		}
+		opts = append(opts, set(int32(n)))
+	}
+	return opts, nil
 }
