@@ -240,7 +240,9 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 // handler serves every API on one mux.
 func (cp *ControlPlane) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(sluicev1connect.NewConnectorServiceHandler(&connectorAPI{cp}))
+	capi := &connectorAPI{cp}
+	mux.Handle(sluicev1connect.NewConnectorServiceHandler(capi))
+	(&restAPI{cp: cp, api: capi}).register(mux)
 	mux.Handle(sluicev1connect.NewClusterServiceHandler(&clusterAPI{cp}))
 	mux.Handle(sluicev1connect.NewAgentServiceHandler(cp.hub))
 	services := []string{
