@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/api/kcjson"
 	"github.com/sluicehq/sluice/connectors"
 )
 
@@ -109,57 +110,6 @@ func (r *restAPI) serverInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"version": Version, "commit": "", "kafka_cluster_id": ""})
 }
 
-// connectorInfo is Kafka Connect's ConnectorInfo.
-func connectorInfo(c *sluicev1.Connector) map[string]any {
-	tasks := []map[string]any{}
-	for _, t := range c.GetTasks() {
-		tasks = append(tasks, map[string]any{"connector": c.GetName(), "task": t.GetTask()})
-	}
-	cfg := c.GetConfig()
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	return map[string]any{"name": c.GetName(), "config": cfg, "tasks": tasks, "type": connectorTypeName(c.GetType())}
-}
-
-func connectorTypeName(t sluicev1.ConnectorType) string {
-	switch t {
-	case sluicev1.ConnectorType_CONNECTOR_TYPE_SOURCE:
-		return "source"
-	case sluicev1.ConnectorType_CONNECTOR_TYPE_SINK:
-		return "sink"
-	}
-	return "unknown"
-}
-
-func stateText(s sluicev1.State) string {
-	if n, ok := stateNames[s]; ok {
-		return n
-	}
-	return "UNASSIGNED"
-}
-
-func taskStateInfo(t *sluicev1.TaskStatus) map[string]any {
-	m := map[string]any{"id": t.GetId(), "state": stateText(t.GetState()), "worker_id": t.GetWorkerId()}
-	if t.GetTrace() != "" {
-		m["trace"] = t.GetTrace()
-	}
-	return m
-}
-
-// connectorStateInfo is Kafka Connect's ConnectorStateInfo.
-func connectorStateInfo(st *sluicev1.ConnectorStatus) map[string]any {
-	conn := map[string]any{"state": stateText(st.GetConnector().GetState()), "worker_id": st.GetConnector().GetWorkerId()}
-	if tr := st.GetConnector().GetTrace(); tr != "" {
-		conn["trace"] = tr
-	}
-	tasks := []map[string]any{}
-	for _, t := range st.GetTasks() {
-		tasks = append(tasks, taskStateInfo(t))
-	}
-	return map[string]any{"name": st.GetName(), "connector": conn, "tasks": tasks, "type": connectorTypeName(st.GetType())}
-}
-
 func (r *restAPI) listConnectors(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
 	res, err := r.api.ListConnectors(ctx, connect.NewRequest(&sluicev1.ListConnectorsRequest{}))
@@ -182,14 +132,14 @@ func (r *restAPI) listConnectors(w http.ResponseWriter, req *http.Request) {
 		for _, e := range expand {
 			switch e {
 			case "info":
-				m["info"] = connectorInfo(c)
+				m["info"] = kcjson.ConnectorInfo(c)
 			case "status":
 				st, _, err := r.api.status(ctx, c.GetName())
 				if err != nil {
 					fail(w, err)
 					return
 				}
-				m["status"] = connectorStateInfo(st)
+				m["status"] = kcjson.ConnectorStateInfo(st)
 			}
 		}
 		out[c.GetName()] = m
@@ -259,7 +209,7 @@ func (r *restAPI) createConnector(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/connectors/"+body.Name)
-	writeJSON(w, http.StatusCreated, connectorInfo(res.Msg.GetConnector()))
+	writeJSON(w, http.StatusCreated, kcjson.ConnectorInfo(res.Msg.GetConnector()))
 }
 
 func (r *restAPI) getConnector(w http.ResponseWriter, req *http.Request) {
@@ -268,7 +218,7 @@ func (r *restAPI) getConnector(w http.ResponseWriter, req *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, connectorInfo(res.Msg.GetConnector()))
+	writeJSON(w, http.StatusOK, kcjson.ConnectorInfo(res.Msg.GetConnector()))
 }
 
 func (r *restAPI) deleteConnector(w http.ResponseWriter, req *http.Request) {
@@ -299,7 +249,7 @@ func (r *restAPI) apply(w http.ResponseWriter, req *http.Request, name string, c
 		status = createdStatus
 		w.Header().Set("Location", "/connectors/"+name)
 	}
-	writeJSON(w, status, connectorInfo(res.Msg.GetConnector()))
+	writeJSON(w, status, kcjson.ConnectorInfo(res.Msg.GetConnector()))
 }
 
 func (r *restAPI) putConfig(w http.ResponseWriter, req *http.Request) {
@@ -339,7 +289,7 @@ func (r *restAPI) getStatus(w http.ResponseWriter, req *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, connectorStateInfo(res.Msg.GetStatus()))
+	writeJSON(w, http.StatusOK, kcjson.ConnectorStateInfo(res.Msg.GetStatus()))
 }
 
 func queryBool(req *http.Request, key string) (bool, error) {
@@ -375,7 +325,7 @@ func (r *restAPI) restartConnector(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, connectorStateInfo(res.Msg.GetStatus()))
+	writeJSON(w, http.StatusAccepted, kcjson.ConnectorStateInfo(res.Msg.GetStatus()))
 }
 
 func (r *restAPI) lifecycle(target string) http.HandlerFunc {
@@ -431,7 +381,7 @@ func (r *restAPI) getTaskStatus(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Task %s-%d not found", name, id))
 		return
 	}
-	writeJSON(w, http.StatusOK, taskStateInfo(tasks[id]))
+	writeJSON(w, http.StatusOK, kcjson.TaskStateInfo(tasks[id]))
 }
 
 func (r *restAPI) restartTask(w http.ResponseWriter, req *http.Request) {
@@ -549,16 +499,6 @@ func (r *restAPI) findPlugin(ctx context.Context, name string) (*sluicev1.Plugin
 	return nil, errNotFound("Unknown plugin %s", name)
 }
 
-func configKeyInfo(f *sluicev1.ConfigField, order int) map[string]any {
-	var def any
-	if f.GetDefaultValue() != "" {
-		def = f.GetDefaultValue()
-	}
-	return map[string]any{"name": f.GetName(), "type": f.GetType(), "required": f.GetRequired(), "default_value": def,
-		"importance": f.GetImportance(), "documentation": f.GetDocumentation(), "group": f.GetGroup(),
-		"order": order, "width": "NONE", "display_name": f.GetName(), "dependents": []string{}}
-}
-
 func (r *restAPI) pluginConfig(w http.ResponseWriter, req *http.Request) {
 	p, err := r.findPlugin(req.Context(), req.PathValue("plugin"))
 	if err != nil {
@@ -567,7 +507,7 @@ func (r *restAPI) pluginConfig(w http.ResponseWriter, req *http.Request) {
 	}
 	out := []map[string]any{}
 	for i, f := range p.GetConfig() {
-		out = append(out, configKeyInfo(f, i+1))
+		out = append(out, kcjson.ConfigKeyInfo(f, i+1))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -595,27 +535,5 @@ func (r *restAPI) validate(w http.ResponseWriter, req *http.Request) {
 		fail(w, err)
 		return
 	}
-	v := res.Msg
-	configs := []map[string]any{}
-	for i, ci := range v.GetConfigs() {
-		val := ci.GetValue()
-		var value any
-		if val.GetValue() != "" {
-			value = val.GetValue()
-		}
-		configs = append(configs, map[string]any{
-			"definition": configKeyInfo(ci.GetDefinition(), i+1),
-			"value": map[string]any{"name": val.GetName(), "value": value, "recommended_values": nonNilStrings(val.GetRecommendedValues()),
-				"errors": nonNilStrings(val.GetErrors()), "visible": val.GetVisible()},
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": v.GetName(), "error_count": v.GetErrorCount(),
-		"groups": nonNilStrings(v.GetGroups()), "configs": configs})
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	writeJSON(w, http.StatusOK, kcjson.ConfigInfos(res.Msg))
 }

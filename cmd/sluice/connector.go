@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/api/kcjson"
 	client "github.com/sluicehq/sluice/clients/go"
 )
 
@@ -108,7 +109,7 @@ PUT /connectors/{name}/config. "-" reads the file from standard input.`,
 			}
 			t := newTable(cmd.OutOrStdout(), "NAME", "TYPE", "CLASS", "TARGET", "TASKS", "GENERATION")
 			for _, cn := range res.Msg.GetConnectors() {
-				t.row(cn.GetName(), typeName(cn.GetType()), cn.GetConfig()["connector.class"], targetName(cn.GetTargetState()),
+				t.row(cn.GetName(), kcjson.TypeName(cn.GetType()), cn.GetConfig()["connector.class"], targetName(cn.GetTargetState()),
 					fmt.Sprint(len(cn.GetTasks())), fmt.Sprint(cn.GetGeneration()))
 			}
 			return t.flush()
@@ -135,7 +136,7 @@ PUT /connectors/{name}/config. "-" reads the file from standard input.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "name:        %s\ntype:        %s\ntarget:      %s\ngeneration:  %d\ntasks:       %d\nconfig:\n",
-				cn.GetName(), typeName(cn.GetType()), targetName(cn.GetTargetState()), cn.GetGeneration(), len(cn.GetTasks()))
+				cn.GetName(), kcjson.TypeName(cn.GetType()), targetName(cn.GetTargetState()), cn.GetGeneration(), len(cn.GetTasks()))
 			keys := make([]string, 0, len(cn.GetConfig()))
 			for k := range cn.GetConfig() {
 				keys = append(keys, k)
@@ -274,7 +275,7 @@ this is for when you fixed the cause and do not want to wait.`,
 				}
 				ts := res.Msg.GetTask()
 				if g.output != "table" {
-					return printStructured(cmd.OutOrStdout(), g.output, map[string]any{"id": ts.GetId(), "state": stateName(ts.GetState()), "worker_id": ts.GetWorkerId()})
+					return printStructured(cmd.OutOrStdout(), g.output, map[string]any{"id": ts.GetId(), "state": kcjson.StateName(ts.GetState()), "worker_id": ts.GetWorkerId()})
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "task %d of connector %s restarting on agent %s\n", ts.GetId(), args[0], ts.GetWorkerId())
 				return nil
@@ -327,7 +328,7 @@ when there is any; -o json prints Kafka Connect's ConfigInfos shape.`,
 			}
 			v := res.Msg
 			if g.output != "table" {
-				if err := printStructured(cmd.OutOrStdout(), g.output, configInfosJSON(v)); err != nil {
+				if err := printStructured(cmd.OutOrStdout(), g.output, kcjson.ConfigInfos(v)); err != nil {
 					return err
 				}
 			} else {
@@ -357,29 +358,6 @@ when there is any; -o json prints Kafka Connect's ConfigInfos shape.`,
 
 	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop, restart, validate)
 	return cmd
-}
-
-// configInfosJSON is Kafka Connect's ConfigInfos.
-func configInfosJSON(v *sluicev1.ValidateConnectorConfigResponse) map[string]any {
-	configs := []map[string]any{}
-	for _, ci := range v.GetConfigs() {
-		d, val := ci.GetDefinition(), ci.GetValue()
-		configs = append(configs, map[string]any{
-			"definition": map[string]any{"name": d.GetName(), "type": d.GetType(), "required": d.GetRequired(),
-				"default_value": d.GetDefaultValue(), "importance": d.GetImportance(), "documentation": d.GetDocumentation(),
-				"group": d.GetGroup(), "dependents": []string{}},
-			"value": map[string]any{"name": val.GetName(), "value": val.GetValue(), "recommended_values": nonNil(val.GetRecommendedValues()),
-				"errors": nonNil(val.GetErrors()), "visible": val.GetVisible()},
-		})
-	}
-	return map[string]any{"name": v.GetName(), "error_count": v.GetErrorCount(), "groups": nonNil(v.GetGroups()), "configs": configs}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func exactName(cmd *cobra.Command, args []string) error {
@@ -445,57 +423,36 @@ func readConnectorFile(path string) (string, map[string]string, error) {
 	return name, config, nil
 }
 
-func stateName(s sluicev1.State) string {
-	return strings.TrimPrefix(s.String(), "STATE_")
-}
-
 func targetName(s sluicev1.TargetState) string {
 	return strings.TrimPrefix(s.String(), "TARGET_STATE_")
 }
 
-func typeName(t sluicev1.ConnectorType) string {
-	return strings.ToLower(strings.TrimPrefix(t.String(), "CONNECTOR_TYPE_"))
-}
-
+// connectorJSON is Kafka Connect's ConnectorInfo with Sluice's fields beside
+// it.
 func connectorJSON(cn *sluicev1.Connector) map[string]any {
-	tasks := []map[string]any{}
-	for _, t := range cn.GetTasks() {
-		tasks = append(tasks, map[string]any{"connector": cn.GetName(), "task": t.GetTask()})
-	}
-	return map[string]any{
-		"name": cn.GetName(), "config": cn.GetConfig(), "tasks": tasks, "type": typeName(cn.GetType()),
-		"target_state": targetName(cn.GetTargetState()), "generation": cn.GetGeneration(),
-	}
+	m := kcjson.ConnectorInfo(cn)
+	m["target_state"], m["generation"] = targetName(cn.GetTargetState()), cn.GetGeneration()
+	return m
 }
 
 // statusJSON is Kafka Connect's ConnectorStateInfo with Sluice's fields
 // beside it.
 func statusJSON(st *sluicev1.ConnectorStatus) map[string]any {
-	conn := map[string]any{"state": stateName(st.GetConnector().GetState()), "worker_id": st.GetConnector().GetWorkerId()}
-	if tr := st.GetConnector().GetTrace(); tr != "" {
-		conn["trace"] = tr
-	}
-	tasks := []map[string]any{}
-	for _, t := range st.GetTasks() {
-		m := map[string]any{"id": t.GetId(), "state": stateName(t.GetState()), "worker_id": t.GetWorkerId(),
-			"epoch": t.GetEpoch(), "restarts": t.GetRestarts()}
-		if t.GetTrace() != "" {
-			m["trace"] = t.GetTrace()
+	m := kcjson.ConnectorStateInfo(st)
+	for i, t := range m["tasks"].([]map[string]any) {
+		ts := st.GetTasks()[i]
+		t["epoch"], t["restarts"] = ts.GetEpoch(), ts.GetRestarts()
+		if ts.GetMessage() != "" {
+			t["message"] = ts.GetMessage()
 		}
-		if t.GetMessage() != "" {
-			m["message"] = t.GetMessage()
-		}
-		tasks = append(tasks, m)
 	}
-	return map[string]any{
-		"name": st.GetName(), "connector": conn, "tasks": tasks, "type": typeName(st.GetType()),
-		"target_state": targetName(st.GetTargetState()), "generation": st.GetGeneration(),
-	}
+	m["target_state"], m["generation"] = targetName(st.GetTargetState()), st.GetGeneration()
+	return m
 }
 
 func printStatus(w io.Writer, st *sluicev1.ConnectorStatus) error {
-	fmt.Fprintf(w, "connector %s (%s): %s on %s, target %s, generation %d\n", st.GetName(), typeName(st.GetType()),
-		stateName(st.GetConnector().GetState()), dash(st.GetConnector().GetWorkerId()), targetName(st.GetTargetState()), st.GetGeneration())
+	fmt.Fprintf(w, "connector %s (%s): %s on %s, target %s, generation %d\n", st.GetName(), kcjson.TypeName(st.GetType()),
+		kcjson.StateName(st.GetConnector().GetState()), dash(st.GetConnector().GetWorkerId()), targetName(st.GetTargetState()), st.GetGeneration())
 	if tr := st.GetConnector().GetTrace(); tr != "" {
 		fmt.Fprintf(w, "  error: %s\n", firstLine(tr))
 	}
@@ -509,7 +466,7 @@ func printStatus(w io.Writer, st *sluicev1.ConnectorStatus) error {
 		if ts.GetTrace() != "" {
 			msg = "error: " + firstLine(ts.GetTrace())
 		}
-		t.row(fmt.Sprint(ts.GetId()), stateName(ts.GetState()), dash(ts.GetWorkerId()), fmt.Sprint(ts.GetEpoch()),
+		t.row(fmt.Sprint(ts.GetId()), kcjson.StateName(ts.GetState()), dash(ts.GetWorkerId()), fmt.Sprint(ts.GetEpoch()),
 			fmt.Sprint(ts.GetRestarts()), msg)
 	}
 	return t.flush()
