@@ -240,17 +240,7 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 		}
 		open, dirty = false, false
 		if changed {
-			t.mu.Lock()
-			for _, o := range offs {
-				t.committed[partitionKey(o.Partition)] = o
-			}
-			t.mu.Unlock()
-			t.rt.cfg.Reporter.Offsets(t.ref, t.epoch.Load(), offs)
-			if committer != nil {
-				if err := committer.Commit(ctx, offs); err != nil {
-					t.log.Warn("source commit", "err", err)
-				}
-			}
+			t.recordCommitted(ctx, offs, committer)
 		}
 		return nil
 	}
@@ -274,25 +264,13 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 			}
 			open, opened = true, time.Now()
 		}
-		recs, err := src.Poll(ctx)
+		recs, err := t.poll(ctx, src, &backoff)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if retryable(err) {
-				t.log.Warn("poll: retrying", "err", err, "backoff", backoff)
-				if !sleep(ctx, backoff) {
-					break
-				}
-				backoff = min(2*backoff, 10*time.Second)
-				continue
-			}
 			if cerr := commit(); cerr != nil {
 				t.log.Warn("commit before failing", "err", cerr)
 			}
-			return fmt.Errorf("poll: %w", err)
+			return err
 		}
-		backoff = 100 * time.Millisecond
 		if len(recs) > 0 {
 			if err := t.produce(ctx, cl, c, eh, tr, recs); err != nil {
 				return abort(err)

@@ -103,20 +103,8 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 			lastSummary = sum
 			t.report(StateRunning, "", "running; "+sum)
 		}
-		offs, changed := tr.take()
-		if !changed {
-			return
-		}
-		t.mu.Lock()
-		for _, o := range offs {
-			t.committed[partitionKey(o.Partition)] = o
-		}
-		t.mu.Unlock()
-		t.rt.cfg.Reporter.Offsets(t.ref, t.epoch.Load(), offs)
-		if committer != nil {
-			if err := committer.Commit(ctx, offs); err != nil {
-				t.log.Warn("source commit", "err", err)
-			}
+		if offs, changed := tr.take(); changed {
+			t.recordCommitted(ctx, offs, committer)
 		}
 	}
 	// On the way out, wait for Kafka to acknowledge what was produced and
@@ -162,23 +150,10 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 		if err := tr.failure(); err != nil {
 			return fmt.Errorf("produce: %w", err)
 		}
-		recs, err := src.Poll(ctx)
+		recs, err := t.poll(ctx, src, &backoff)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if retryable(err) {
-				t.log.Warn("poll: retrying", "err", err, "backoff", backoff)
-				t.report(StateRunning, "", "retrying: "+firstLine(err.Error()))
-				if !sleep(ctx, backoff) {
-					break
-				}
-				backoff = min(2*backoff, 10*time.Second)
-				continue
-			}
-			return fmt.Errorf("poll: %w", err)
+			return err
 		}
-		backoff = 100 * time.Millisecond
 		if len(recs) == 0 {
 			continue
 		}
@@ -486,4 +461,42 @@ func producerOverrides(cfg map[string]string) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(n)))
 	}
 	return opts, nil
+}
+
+// recordCommitted records offsets that are durable in Kafka: for a restart
+// on this agent, for the control plane, and for a SourceCommitter.
+func (t *task) recordCommitted(ctx context.Context, offs []connectors.Offset, committer connectors.SourceCommitter) {
+	t.mu.Lock()
+	for _, o := range offs {
+		t.committed[partitionKey(o.Partition)] = o
+	}
+	t.mu.Unlock()
+	t.rt.cfg.Reporter.Offsets(t.ref, t.epoch.Load(), offs)
+	if committer != nil {
+		if err := committer.Commit(ctx, offs); err != nil {
+			t.log.Warn("source commit", "err", err)
+		}
+	}
+}
+
+// poll polls the source once. A retriable error is retried after a
+// backoff (doubling up to 10 s, reset by a success) and gives no records;
+// another error, wrapped, fails the task. A done ctx gives no records.
+func (t *task) poll(ctx context.Context, src connectors.Source, backoff *time.Duration) ([]connectors.Record, error) {
+	recs, err := src.Poll(ctx)
+	if err == nil {
+		*backoff = 100 * time.Millisecond
+		return recs, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if !retryable(err) {
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	t.log.Warn("poll: retrying", "err", err, "backoff", *backoff)
+	t.report(StateRunning, "", "retrying: "+firstLine(err.Error()))
+	sleep(ctx, *backoff)
+	*backoff = min(2**backoff, 10*time.Second)
+	return nil, nil
 }
