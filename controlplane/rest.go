@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/api/kcjson"
@@ -31,6 +33,7 @@ type restAPI struct {
 
 func (r *restAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", r.serverInfo)
+	mux.HandleFunc("GET /health", r.health)
 	mux.HandleFunc("GET /connectors", r.listConnectors)
 	mux.HandleFunc("POST /connectors", r.createConnector)
 	mux.HandleFunc("GET /connectors/{name}", r.getConnector)
@@ -104,6 +107,22 @@ func readBody(w http.ResponseWriter, req *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// health is Kafka Connect's GET /health (KIP-1017): healthy while etcd
+// answers and a replica leads.
+func (r *restAPI) health(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := r.cp.etcd.Get(ctx, r.cp.keys.prefix+keyElection, clientv3.WithCountOnly()); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "unhealthy", "message": "etcd does not answer: " + err.Error()})
+		return
+	}
+	if r.cp.leaderName(ctx) == "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting", "message": "No control plane replica leads yet."})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."})
 }
 
 func (r *restAPI) serverInfo(w http.ResponseWriter, _ *http.Request) {

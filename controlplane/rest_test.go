@@ -51,6 +51,9 @@ func TestKafkaConnectREST(t *testing.T) {
 	if info := obj(call("GET", "/", "", 200)); info["version"] == nil || info["kafka_cluster_id"] == nil {
 		t.Fatalf("server info %v", info)
 	}
+	if h := obj(call("GET", "/health", "", 200)); h["status"] != "healthy" {
+		t.Fatalf("health %v", h)
+	}
 	created := obj(call("POST", "/connectors", `{"name":"rest","config":{"connector.class":"com.example.TestSource","topic":"t","tasks.max":"2"}}`, 201))
 	if created["name"] != "rest" || created["type"] != "source" || len(created["tasks"].([]any)) != 2 ||
 		obj(created["tasks"].([]any)[1])["task"] != float64(1) || obj(created["config"])["topic"] != "t" {
