@@ -13,7 +13,7 @@ const (
 )
 
 func builtins() []Plugin {
-	return []Plugin{
+	return append(fieldPlugins(), []Plugin{
 		{
 			Name: "RegexRouter", Class: kafkaTransforms + "RegexRouter", Kind: KindTransform,
 			Description: "Renames the topic with a regular expression and a replacement (Java-style $1 groups).",
@@ -79,7 +79,7 @@ func builtins() []Plugin {
 			Description:  "Matches tombstones: records whose value is null.",
 			NewPredicate: func(connectors.Config) (Predicate, error) { return tombstone{}, nil },
 		},
-	}
+	}...)
 }
 
 // wholeRegex compiles a pattern that must match a whole string, as Java's

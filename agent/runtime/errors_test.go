@@ -4,6 +4,8 @@ import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent/runtime"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/builtin"
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/schema"
 	"github.com/sluicehq/sluice/internal/testenv"
@@ -330,5 +333,40 @@ func TestSlowSinkMemoryIsBounded(t *testing.T) {
 	}
 	if peak > base+(30<<20) {
 		t.Fatalf("heap grew by %d MB reading a %d MB topic through a slow sink", (peak-base)>>20, n*size>>20)
+	}
+}
+
+// TestFileSourceWithKafkaConnectTransforms runs the shared Kafka Connect
+// config file-source-hoist-insert-json (FileStreamSource, HoistField$Value,
+// InsertField$Value, JsonConverter with schemas) on real Kafka and checks
+// the bytes of the value Kafka gets.
+func TestFileSourceWithKafkaConnectTransforms(t *testing.T) {
+	t.Parallel()
+	brokers := testenv.Kafka(t)
+	topic := testenv.NewTopic(t, brokers, 1)
+	path := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(path, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := connectors.NewRegistry()
+	if err := builtin.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := startRuntime(t, reg, brokers)
+	cfg := map[string]string{"name": "app-log-source", "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+		"tasks.max": "1", "file": path, "topic": topic, "batch.size": "2000",
+		"key.converter":   "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true",
+		"transforms": "hoist,origin", "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
+		"transforms.hoist.field": "line", "transforms.origin.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+		"transforms.origin.static.field": "source_host", "transforms.origin.static.value": "web-01",
+		"transforms.origin.topic.field": "kafka_topic"}
+	rt.Apply([]runtime.Assignment{{Task: runtime.TaskRef{Connector: "app-log-source", Task: 0}, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}})
+	got := testenv.Consume(t, brokers, topic, 1, 30*time.Second)
+	want := `{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"line"},` +
+		`{"type":"string","optional":true,"field":"kafka_topic"},{"type":"string","optional":true,"field":"source_host"}],"optional":false},` +
+		`"payload":{"line":"hello","kafka_topic":"` + topic + `","source_host":"web-01"}}`
+	if string(got[0].Value) != want {
+		t.Fatalf("value\n got %s\nwant %s", got[0].Value, want)
 	}
 }
