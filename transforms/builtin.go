@@ -13,7 +13,7 @@ const (
 )
 
 func builtins() []Plugin {
-	return append(fieldPlugins(), []Plugin{
+	return append(append(fieldPlugins(), morePlugins()...), []Plugin{
 		{
 			Name: "RegexRouter", Class: kafkaTransforms + "RegexRouter", Kind: KindTransform,
 			Description: "Renames the topic with a regular expression and a replacement (Java-style $1 groups).",

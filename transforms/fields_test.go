@@ -91,3 +91,74 @@ func TestHoistAndInsertSchemaless(t *testing.T) {
 		t.Fatal("InsertField without any field accepted")
 	}
 }
+
+func TestExtractReplaceMaskSetSchemaValueToKey(t *testing.T) {
+	user := schema.NewStructBuilder().Name("com.example.User").Field("id", schema.Int64Schema()).
+		Field("name", schema.StringSchema()).Field("ssn", schema.StringSchema()).Field("age", schema.Int32Schema()).Build()
+	rec := func() connectors.Record {
+		st := schema.NewStruct(user)
+		st.Values = []any{int64(7), "ann", "123-45", int32(40)}
+		return connectors.Record{Topic: "users", ValueSchema: user, ValueData: st}
+	}
+	run := func(cfg map[string]string, r *connectors.Record) {
+		t.Helper()
+		if _, err := chainOf(t, cfg).Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r := rec()
+	run(map[string]string{"transforms": "k", "transforms.k.type": "org.apache.kafka.connect.transforms.ValueToKey", "transforms.k.fields": "id"}, &r)
+	if k := r.KeyData.(*schema.StructValue); k.Get("id") != int64(7) || len(r.KeySchema.Fields) != 1 {
+		t.Fatalf("ValueToKey: %#v", r.KeyData)
+	}
+	run(map[string]string{"transforms": "x", "transforms.x.type": "ExtractField$Key", "transforms.x.field": "id"}, &r)
+	if r.KeyData != int64(7) || r.KeySchema.Type != schema.Int64 {
+		t.Fatalf("ExtractField$Key: %#v %v", r.KeyData, r.KeySchema)
+	}
+
+	r = rec()
+	run(map[string]string{"transforms": "r", "transforms.r.type": "ReplaceField$Value", "transforms.r.exclude": "ssn",
+		"transforms.r.renames": "name:full_name"}, &r)
+	st := r.ValueData.(*schema.StructValue)
+	if len(r.ValueSchema.Fields) != 3 || st.Get("full_name") != "ann" || st.Get("ssn") != nil || r.ValueSchema.Name != "com.example.User" {
+		t.Fatalf("ReplaceField: %v %#v", r.ValueSchema.Fields, st.Values)
+	}
+	r = rec()
+	run(map[string]string{"transforms": "r", "transforms.r.type": "ReplaceField$Value", "transforms.r.include": "id,age"}, &r)
+	if names := []string{r.ValueSchema.Fields[0].Name, r.ValueSchema.Fields[1].Name}; len(r.ValueSchema.Fields) != 2 || names[0] != "id" || names[1] != "age" {
+		t.Fatalf("ReplaceField include: %v", r.ValueSchema.Fields)
+	}
+
+	r = rec()
+	run(map[string]string{"transforms": "m", "transforms.m.type": "MaskField$Value", "transforms.m.fields": "ssn,age"}, &r)
+	if st := r.ValueData.(*schema.StructValue); st.Get("ssn") != "" || st.Get("age") != int32(0) || st.Get("name") != "ann" {
+		t.Fatalf("MaskField: %#v", st.Values)
+	}
+	r = rec()
+	run(map[string]string{"transforms": "m", "transforms.m.type": "MaskField$Value", "transforms.m.fields": "ssn",
+		"transforms.m.replacement": "***"}, &r)
+	if st := r.ValueData.(*schema.StructValue); st.Get("ssn") != "***" {
+		t.Fatalf("MaskField replacement: %#v", st.Values)
+	}
+
+	r = rec()
+	run(map[string]string{"transforms": "s", "transforms.s.type": "SetSchemaMetadata$Value", "transforms.s.schema.name": "com.example.Person",
+		"transforms.s.schema.version": "2"}, &r)
+	if r.ValueSchema.Name != "com.example.Person" || r.ValueSchema.Version != 2 || r.ValueData.(*schema.StructValue).Schema != r.ValueSchema {
+		t.Fatalf("SetSchemaMetadata: %+v", r.ValueSchema)
+	}
+
+	// Schemaless maps.
+	m := connectors.Record{Topic: "t", ValueData: map[string]any{"id": int64(1), "secret": "x", "keep": true}}
+	run(map[string]string{"transforms": "r,m,x", "transforms.r.type": "ReplaceField$Value", "transforms.r.exclude": "keep",
+		"transforms.m.type": "MaskField$Value", "transforms.m.fields": "secret",
+		"transforms.x.type": "ExtractField$Value", "transforms.x.field": "secret"}, &m)
+	if m.ValueData != "" || m.ValueSchema != nil {
+		t.Fatalf("schemaless chain: %#v", m.ValueData)
+	}
+	bad := rec()
+	if _, err := chainOf(t, map[string]string{"transforms": "x", "transforms.x.type": "ExtractField$Value", "transforms.x.field": "nope"}).Apply(&bad); err == nil {
+		t.Fatal("ExtractField of a missing field succeeded")
+	}
+}

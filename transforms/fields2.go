@@ -1,0 +1,428 @@
+package transforms
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/schema"
+)
+
+// morePlugins are ExtractField, ReplaceField, MaskField and
+// SetSchemaMetadata (each $Key and $Value) and ValueToKey.
+func morePlugins() []Plugin {
+	out := []Plugin{{
+		Name: "ValueToKey", Class: kafkaTransforms + "ValueToKey", Kind: KindTransform,
+		Description: "Replaces the key with a struct or map of fields taken from the value.",
+		Spec: connectors.Spec{Fields: []connectors.Field{
+			{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+				Doc: "Field names on the record value to extract as the record key."},
+		}},
+		NewTransform: func(cfg connectors.Config) (Transform, error) {
+			return &valueToKey{fields: cfg.List("fields"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
+		},
+	}}
+	for _, side := range []struct {
+		suffix string
+		key    bool
+	}{{"$Key", true}, {"$Value", false}} {
+		out = append(out,
+			Plugin{
+				Name: "ExtractField" + side.suffix, Class: kafkaTransforms + "ExtractField" + side.suffix, Kind: KindTransform,
+				Description: "Replaces the data with one of its fields (a struct with a schema, a map without).",
+				Spec: connectors.Spec{Fields: []connectors.Field{
+					{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium, Doc: "Field name to extract."},
+				}},
+				NewTransform: func(cfg connectors.Config) (Transform, error) {
+					return &extractField{key: side.key, field: cfg.String("field")}, nil
+				},
+			},
+			Plugin{
+				Name: "ReplaceField" + side.suffix, Class: kafkaTransforms + "ReplaceField" + side.suffix, Kind: KindTransform,
+				Description: "Keeps (include), drops (exclude) and renames (renames, from:to) fields.",
+				Spec: connectors.Spec{Fields: []connectors.Field{
+					{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
+					{Name: "include", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to include. If specified, only these fields will be used."},
+					{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas.",
+						Validate: func(v string) error { _, err := parseRenames(v); return err }},
+					{Name: "blacklist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use exclude instead."},
+					{Name: "whitelist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use include instead."},
+				}},
+				NewTransform: func(cfg connectors.Config) (Transform, error) {
+					renames, _ := parseRenames(cfg.String("renames"))
+					return &replaceField{key: side.key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
+						include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames,
+						schemas: map[*schema.Schema]*schema.Schema{}}, nil
+				},
+			},
+			Plugin{
+				Name: "MaskField" + side.suffix, Class: kafkaTransforms + "MaskField" + side.suffix, Kind: KindTransform,
+				Description: "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.",
+				Spec: connectors.Spec{Fields: []connectors.Field{
+					{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High, Doc: "Names of fields to mask."},
+					{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
+				}},
+				NewTransform: func(cfg connectors.Config) (Transform, error) {
+					r, set := cfg.Lookup("replacement")
+					return &maskField{key: side.key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}, nil
+				},
+			},
+			Plugin{
+				Name: "SetSchemaMetadata" + side.suffix, Class: kafkaTransforms + "SetSchemaMetadata" + side.suffix, Kind: KindTransform,
+				Description: "Sets the name and/or version of the data's schema.",
+				Spec: connectors.Spec{Fields: []connectors.Field{
+					{Name: "schema.name", Type: connectors.TypeString, Importance: connectors.High, Doc: "Schema name to set."},
+					{Name: "schema.version", Type: connectors.TypeInt, Importance: connectors.High, Doc: "Schema version to set."},
+				}},
+				NewTransform: func(cfg connectors.Config) (Transform, error) {
+					t := &setSchemaMetadata{key: side.key, name: cfg.String("schema.name")}
+					if v, ok := cfg.Lookup("schema.version"); ok && strings.TrimSpace(v) != "" {
+						n, _ := strconv.Atoi(strings.TrimSpace(v))
+						t.version, t.setVersion = int32(n), true
+					}
+					if t.name == "" && !t.setVersion {
+						return nil, fmt.Errorf("set schema.name or schema.version")
+					}
+					return t, nil
+				},
+			},
+		)
+	}
+	return out
+}
+
+func parseRenames(v string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range list(v) {
+		from, to, ok := strings.Cut(p, ":")
+		if !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
+			return nil, fmt.Errorf("invalid rename mapping %q: write from:to", p)
+		}
+		out[strings.TrimSpace(from)] = strings.TrimSpace(to)
+	}
+	return out, nil
+}
+
+// copyBasics returns a struct schema with s's name, version, doc,
+// parameters and optionality, and no fields.
+func copyBasics(s *schema.Schema) *schema.Schema {
+	return &schema.Schema{Type: s.Type, Optional: s.Optional, Name: s.Name, Version: s.Version, Doc: s.Doc,
+		Parameters: s.Parameters, Default: s.Default, Key: s.Key, Value: s.Value, Elem: s.Elem}
+}
+
+func requireStruct(s *schema.Schema, v any, what string) (*schema.StructValue, error) {
+	st, ok := v.(*schema.StructValue)
+	if !ok || s.Type != schema.Struct {
+		return nil, fmt.Errorf("only Struct objects supported for [%s], found: %T", what, v)
+	}
+	return st, nil
+}
+
+func requireMap(v any, what string) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("only Map objects supported in absence of schema for [%s], found: %T", what, v)
+	}
+	return m, nil
+}
+
+type extractField struct {
+	key   bool
+	field string
+}
+
+func (t *extractField) NeedsStructure() bool { return true }
+
+func (t *extractField) Apply(r *connectors.Record) (bool, error) {
+	side := sideOf(t.key)
+	s, v := side.get(r)
+	if v == nil {
+		return true, nil
+	}
+	if s == nil {
+		m, err := requireMap(v, "field extraction")
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, m[t.field])
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "field extraction")
+	if err != nil {
+		return false, err
+	}
+	f := s.Field(t.field)
+	if f == nil {
+		return false, fmt.Errorf("unknown field: %s", t.field)
+	}
+	side.set(r, f.Schema, st.Values[f.Index])
+	return true, nil
+}
+
+type valueToKey struct {
+	fields  []string
+	mu      sync.Mutex
+	schemas map[*schema.Schema]*schema.Schema
+}
+
+func (t *valueToKey) NeedsStructure() bool { return true }
+
+func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
+	if r.ValueSchema == nil {
+		m, err := requireMap(r.ValueData, "copying fields from value to key")
+		if err != nil {
+			return false, err
+		}
+		key := make(map[string]any, len(t.fields))
+		for _, f := range t.fields {
+			key[f] = m[f]
+		}
+		sideOf(true).set(r, nil, key)
+		return true, nil
+	}
+	st, err := requireStruct(r.ValueSchema, r.ValueData, "copying fields from value to key")
+	if err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	ks, ok := t.schemas[r.ValueSchema]
+	if !ok {
+		b := schema.NewStructBuilder()
+		for _, name := range t.fields {
+			f := r.ValueSchema.Field(name)
+			if f == nil {
+				t.mu.Unlock()
+				return false, fmt.Errorf("field does not exist: %s", name)
+			}
+			b.Field(name, f.Schema)
+		}
+		ks = b.Build()
+		t.schemas[r.ValueSchema] = ks
+	}
+	t.mu.Unlock()
+	key := schema.NewStruct(ks)
+	for i, name := range t.fields {
+		key.Values[i] = st.Get(name)
+	}
+	sideOf(true).set(r, ks, key)
+	return true, nil
+}
+
+type replaceField struct {
+	key              bool
+	exclude, include []string
+	renames          map[string]string
+	mu               sync.Mutex
+	schemas          map[*schema.Schema]*schema.Schema
+}
+
+func (t *replaceField) NeedsStructure() bool { return true }
+
+func (t *replaceField) keeps(name string) bool {
+	return !slices.Contains(t.exclude, name) && (len(t.include) == 0 || slices.Contains(t.include, name))
+}
+
+func (t *replaceField) renamed(name string) string {
+	if to, ok := t.renames[name]; ok {
+		return to
+	}
+	return name
+}
+
+func (t *replaceField) Apply(r *connectors.Record) (bool, error) {
+	side := sideOf(t.key)
+	s, v := side.get(r)
+	if v == nil {
+		return true, nil
+	}
+	if s == nil {
+		m, err := requireMap(v, "field replacement")
+		if err != nil {
+			return false, err
+		}
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			if t.keeps(k) {
+				out[t.renamed(k)] = x
+			}
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "field replacement")
+	if err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	ns, ok := t.schemas[s]
+	if !ok {
+		ns = copyBasics(s)
+		for _, f := range s.Fields {
+			if t.keeps(f.Name) {
+				ns.Fields = append(ns.Fields, schema.Field{Name: t.renamed(f.Name), Index: len(ns.Fields), Schema: f.Schema})
+			}
+		}
+		t.schemas[s] = ns
+	}
+	t.mu.Unlock()
+	out := schema.NewStruct(ns)
+	i := 0
+	for _, f := range s.Fields {
+		if t.keeps(f.Name) {
+			out.Values[i] = st.Values[f.Index]
+			i++
+		}
+	}
+	side.set(r, ns, out)
+	return true, nil
+}
+
+type maskField struct {
+	key            bool
+	fields         []string
+	replacement    string
+	hasReplacement bool
+}
+
+func (t *maskField) NeedsStructure() bool { return true }
+
+// masked is the masked form of x: the replacement where it fits x's type,
+// otherwise the empty value of that type.
+func (t *maskField) masked(x any) (any, error) {
+	if t.hasReplacement {
+		switch x.(type) {
+		case string:
+			return t.replacement, nil
+		case int8, int16, int32, int64, int, float32, float64:
+			f, err := strconv.ParseFloat(t.replacement, 64)
+			if err != nil {
+				return nil, fmt.Errorf("unable to convert %s (%T) to number", t.replacement, x)
+			}
+			switch x.(type) {
+			case int8:
+				return int8(f), nil
+			case int16:
+				return int16(f), nil
+			case int32:
+				return int32(f), nil
+			case int64:
+				return int64(f), nil
+			case int:
+				return int(f), nil
+			case float32:
+				return float32(f), nil
+			}
+			return f, nil
+		}
+		return nil, fmt.Errorf("cannot mask value of type %T with custom replacement", x)
+	}
+	switch v := x.(type) {
+	case string:
+		return "", nil
+	case bool:
+		return false, nil
+	case int8:
+		return int8(0), nil
+	case int16:
+		return int16(0), nil
+	case int32:
+		return int32(0), nil
+	case int64:
+		return int64(0), nil
+	case int:
+		return 0, nil
+	case float32:
+		return float32(0), nil
+	case float64:
+		return float64(0), nil
+	case []byte:
+		return []byte{}, nil
+	case []any:
+		return []any{}, nil
+	case map[string]any:
+		return map[string]any{}, nil
+	case nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("cannot mask value of type %T", v)
+	}
+}
+
+func (t *maskField) Apply(r *connectors.Record) (bool, error) {
+	side := sideOf(t.key)
+	s, v := side.get(r)
+	if v == nil {
+		return true, nil
+	}
+	if s == nil {
+		m, err := requireMap(v, "masking fields")
+		if err != nil {
+			return false, err
+		}
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			out[k] = x
+		}
+		for _, f := range t.fields {
+			mv, err := t.masked(m[f])
+			if err != nil {
+				return false, err
+			}
+			out[f] = mv
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "masking fields")
+	if err != nil {
+		return false, err
+	}
+	out := schema.NewStruct(s)
+	copy(out.Values, st.Values)
+	for _, name := range t.fields {
+		f := s.Field(name)
+		if f == nil {
+			return false, fmt.Errorf("unknown field: %s", name)
+		}
+		mv, err := t.masked(out.Values[f.Index])
+		if err != nil {
+			return false, err
+		}
+		out.Values[f.Index] = mv
+	}
+	side.set(r, s, out)
+	return true, nil
+}
+
+type setSchemaMetadata struct {
+	key        bool
+	name       string
+	version    int32
+	setVersion bool
+}
+
+func (t *setSchemaMetadata) NeedsStructure() bool { return true }
+
+func (t *setSchemaMetadata) Apply(r *connectors.Record) (bool, error) {
+	side := sideOf(t.key)
+	s, v := side.get(r)
+	if s == nil {
+		return false, fmt.Errorf("schema required for [updating schema metadata]")
+	}
+	ns := copyBasics(s)
+	ns.Fields = s.Fields
+	if t.name != "" {
+		ns.Name = t.name
+	}
+	if t.setVersion {
+		ns.Version = t.version
+	}
+	if st, ok := v.(*schema.StructValue); ok {
+		v = &schema.StructValue{Schema: ns, Values: st.Values}
+	}
+	side.set(r, ns, v)
+	return true, nil
+}
