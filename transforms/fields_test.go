@@ -162,3 +162,62 @@ func TestExtractReplaceMaskSetSchemaValueToKey(t *testing.T) {
 		t.Fatal("ExtractField of a missing field succeeded")
 	}
 }
+
+func TestTimestampRouterFlattenCast(t *testing.T) {
+	ts := time.Date(2026, 11, 25, 4, 5, 6, 789e6, time.UTC)
+	r := connectors.Record{Topic: "logs", Timestamp: ts}
+	c := chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "org.apache.kafka.connect.transforms.TimestampRouter"})
+	if _, err := c.Apply(&r); err != nil || r.Topic != "logs-20261125" {
+		t.Fatalf("TimestampRouter default: %q %v", r.Topic, err)
+	}
+	r = connectors.Record{Topic: "logs", Timestamp: ts}
+	c = chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampRouter",
+		"transforms.ts.topic.format": "${timestamp}_${topic}", "transforms.ts.timestamp.format": "yyyy-MM-dd'T'HH.mm.ss.SSS"})
+	if _, err := c.Apply(&r); err != nil || r.Topic != "2026-11-25T04.05.06.789_logs" {
+		t.Fatalf("TimestampRouter pattern: %q %v", r.Topic, err)
+	}
+	if _, errs := Builtin().Parse(map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampRouter", "transforms.ts.timestamp.format": "EEE"}); len(errs) == 0 {
+		t.Fatal("an unsupported pattern letter was accepted")
+	}
+
+	addr := schema.NewStructBuilder().Field("city", schema.StringSchema()).Field("zip", schema.Int32Schema()).Optional().Build()
+	person := schema.NewStructBuilder().Name("P").Field("name", schema.StringSchema()).Field("addr", addr).Build()
+	a := schema.NewStruct(addr)
+	a.Values = []any{"Oslo", int32(150)}
+	p := schema.NewStruct(person)
+	p.Values = []any{"ann", a}
+	r = connectors.Record{ValueSchema: person, ValueData: p}
+	c = chainOf(t, map[string]string{"transforms": "f", "transforms.f.type": "Flatten$Value", "transforms.f.delimiter": "_"})
+	if _, err := c.Apply(&r); err != nil {
+		t.Fatal(err)
+	}
+	fl := r.ValueData.(*schema.StructValue)
+	if len(r.ValueSchema.Fields) != 3 || fl.Get("addr_city") != "Oslo" || fl.Get("addr_zip") != int32(150) ||
+		!r.ValueSchema.Field("addr_zip").Schema.Optional || r.ValueSchema.Name != "P" {
+		t.Fatalf("Flatten: %+v %#v", r.ValueSchema.Fields, fl.Values)
+	}
+	m := connectors.Record{ValueData: map[string]any{"a": map[string]any{"b": int64(1), "c": map[string]any{"d": "x"}}, "e": true}}
+	if _, err := chainOf(t, map[string]string{"transforms": "f", "transforms.f.type": "Flatten$Value"}).Apply(&m); err != nil {
+		t.Fatal(err)
+	}
+	if mm := m.ValueData.(map[string]any); mm["a.b"] != int64(1) || mm["a.c.d"] != "x" || mm["e"] != true || len(mm) != 3 {
+		t.Fatalf("Flatten schemaless: %#v", mm)
+	}
+
+	r = connectors.Record{ValueSchema: person, ValueData: p}
+	c = chainOf(t, map[string]string{"transforms": "f,c", "transforms.f.type": "Flatten$Value",
+		"transforms.c.type": "Cast$Value", "transforms.c.spec": "addr.zip:string,name:string"})
+	if _, err := c.Apply(&r); err != nil {
+		t.Fatal(err)
+	}
+	if cv := r.ValueData.(*schema.StructValue); cv.Get("addr.zip") != "150" || r.ValueSchema.Field("addr.zip").Schema.Type != schema.String {
+		t.Fatalf("Cast field: %#v", cv.Values)
+	}
+	w := connectors.Record{ValueSchema: schema.StringSchema(), ValueData: "42"}
+	if _, err := chainOf(t, map[string]string{"transforms": "c", "transforms.c.type": "Cast$Value", "transforms.c.spec": "int64"}).Apply(&w); err != nil || w.ValueData != int64(42) || w.ValueSchema.Type != schema.Int64 {
+		t.Fatalf("Cast whole: %#v %v %v", w.ValueData, w.ValueSchema, err)
+	}
+	if _, errs := Builtin().Parse(map[string]string{"transforms": "c", "transforms.c.type": "Cast$Value", "transforms.c.spec": "a:uuid"}); len(errs) == 0 {
+		t.Fatal("an unknown cast type was accepted")
+	}
+}
