@@ -13,7 +13,7 @@ const (
 )
 
 func builtins() []Plugin {
-	return append(append(append(fieldPlugins(), morePlugins()...), evenMorePlugins()...), []Plugin{
+	return append(append(append(append(fieldPlugins(), morePlugins()...), evenMorePlugins()...), debeziumPlugins()...), []Plugin{
 		{
 			Name: "RegexRouter", Class: kafkaTransforms + "RegexRouter", Kind: KindTransform,
 			Description: "Renames the topic with a regular expression and a replacement (Java-style $1 groups).",
