@@ -46,6 +46,9 @@ type Config struct {
 	Brokers []string
 	// Registry holds the connectors the agent can run. Required.
 	Registry *connectors.Registry
+	// ConfigProviders are the ${provider:...} config providers tasks
+	// resolve on this agent (default env, file, directory).
+	ConfigProviders []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults
@@ -111,6 +114,7 @@ func New(cfg Config) (*Agent, error) {
 		OffsetFlushInterval: cfg.OffsetFlushInterval,
 		AgentName:           cfg.Name,
 		Logger:              a.log,
+		ConfigProviders:     cfg.ConfigProviders,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent runtime: %w", err)

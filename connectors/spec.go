@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/connectors/configprovider"
 )
 
 // ErrRetriable marks an error after which the operation may succeed if tried
@@ -117,6 +119,11 @@ func (s Spec) Validate(raw map[string]string) []FieldError {
 			if f.Required {
 				errs = append(errs, FieldError{f.Name, "is required: " + firstSentence(f.Doc)})
 			}
+			continue
+		}
+		if configprovider.Has(v) {
+			// ${provider:...} resolves on the agent when the task starts,
+			// where the value is checked.
 			continue
 		}
 		if err := checkValue(f, v); err != nil {

@@ -76,6 +76,10 @@ type Config struct {
 	AgentName string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// ConfigProviders are the config providers whose ${provider:...}
+	// placeholders tasks resolve when they start. Default
+	// configprovider.Default (env, file, directory).
+	ConfigProviders []string
 	// KafkaOptions are added to every Kafka client the runtime makes, after
 	// its own (tests and benchmarks tune them here).
 	KafkaOptions []kgo.Opt

@@ -370,3 +370,44 @@ func TestFileSourceWithKafkaConnectTransforms(t *testing.T) {
 		t.Fatalf("value\n got %s\nwant %s", got[0].Value, want)
 	}
 }
+
+// TestConfigProvidersResolveOnTheAgent: ${env:...} in a connector config is
+// resolved when the task starts; a missing variable fails the task with a
+// message naming the key, not a value.
+func TestConfigProvidersResolveOnTheAgent(t *testing.T) {
+	brokers := testenv.Kafka(t)
+	topic := testenv.NewTopic(t, brokers, 1)
+	t.Setenv("SLUICE_TEST_PROVIDER_TOPIC", topic)
+	reg := connectors.NewRegistry()
+	if err := reg.Register(*datagen.Plugin()); err != nil {
+		t.Fatal(err)
+	}
+	rt, rep := startRuntime(t, reg, brokers)
+	cfg := map[string]string{"name": "prov", "connector.class": "datagen", "topic": "${env:SLUICE_TEST_PROVIDER_TOPIC}",
+		"records.total": "3", "value.converter": "string"}
+	_, tcs, err := reg.TaskConfigs(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tcs[0]["topic"] != "${env:SLUICE_TEST_PROVIDER_TOPIC}" {
+		t.Fatalf("the task config holds %q: placeholders must stay unresolved until the agent", tcs[0]["topic"])
+	}
+	rt.Apply([]runtime.Assignment{{Task: runtime.TaskRef{Connector: "prov", Task: 0}, Epoch: 1, Config: tcs[0]}})
+	if got := testenv.Consume(t, brokers, topic, 3, 30*time.Second); len(got) != 3 {
+		t.Fatalf("%d records in the resolved topic", len(got))
+	}
+	bad := runtime.TaskRef{Connector: "prov-bad", Task: 0}
+	badCfg := map[string]string{"name": "prov-bad", "connector.class": "datagen", "topic": "${env:SLUICE_TEST_NOT_SET_AT_ALL}"}
+	_, tcs, err = reg.TaskConfigs(badCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Apply([]runtime.Assignment{{Task: runtime.TaskRef{Connector: "prov", Task: 0}, Epoch: 1, Config: taskConfig(t, reg, cfg, 0)}, {Task: bad, Epoch: 1, Config: tcs[0]}})
+	testenv.WaitFor(t, 30*time.Second, "the task with a missing variable FAILED", func() bool { return rep.last(bad) == runtime.StateFailed })
+	rep.mu.Lock()
+	trace := rep.traces[bad]
+	rep.mu.Unlock()
+	if !strings.Contains(trace, "topic:") || !strings.Contains(trace, "SLUICE_TEST_NOT_SET_AT_ALL") {
+		t.Fatalf("trace %q", trace)
+	}
+}

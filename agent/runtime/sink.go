@@ -45,7 +45,7 @@ type sinkState struct {
 // runSink runs a sink task: poll Kafka, convert, transform, Put, and on
 // every flush interval Flush then commit the consumed offsets.
 func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors.Config) error {
-	c, err := newCodec(t.config)
+	c, err := newCodec(cfg.Raw())
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		// Records of aborted transactions never reach a sink (Kafka
 		// Connect reads uncommitted unless told otherwise;
 		// consumer.override.isolation.level=read_uncommitted does that).
-		isolation(t.config),
+		isolation(cfg.Raw()),
 		// Bounded memory with a slow sink: franz-go holds at most one
 		// fetch per broker until it is polled, each at most this big.
 		kgo.FetchMaxBytes(defaultFetchMaxBytes),
@@ -133,7 +133,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			forget(st.put, lost)
 		}),
 	}
-	copts, err := consumerOverrides(t.config)
+	copts, err := consumerOverrides(cfg.Raw())
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			return offs, nil
 		}))
 	}
-	if regex := strings.TrimSpace(t.config[connectors.KeyTopicsRegex]); regex != "" {
+	if regex := strings.TrimSpace(cfg.Raw()[connectors.KeyTopicsRegex]); regex != "" {
 		if _, err := regexp.Compile(regex); err != nil {
 			return fmt.Errorf("%s: %w", connectors.KeyTopicsRegex, err)
 		}

@@ -31,11 +31,11 @@ const drainTimeout = 30 * time.Second
 // runSource runs a source task: Poll, transform, convert, produce, and
 // commit offsets as Kafka acknowledges.
 func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connectors.Config) error {
-	c, err := newCodec(t.config)
+	c, err := newCodec(cfg.Raw())
 	if err != nil {
 		return err
 	}
-	popts, err := producerOverrides(t.config)
+	popts, err := producerOverrides(cfg.Raw())
 	if err != nil {
 		return err
 	}

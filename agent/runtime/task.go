@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/configprovider"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
 	"github.com/sluicehq/sluice/transforms"
@@ -160,11 +161,17 @@ func (t *task) runOnce(ctx context.Context) (err error) {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	p, errs := t.rt.cfg.Registry.Validate(t.config)
+	// Placeholders resolve here, on the agent, each time the task starts;
+	// the resolved config lives only in this run.
+	raw, err := configprovider.Resolve(t.config, t.rt.cfg.ConfigProviders)
+	if err != nil {
+		return err
+	}
+	p, errs := t.rt.cfg.Registry.Validate(raw)
 	if len(errs) > 0 {
 		return &connectors.ValidationError{Errors: errs}
 	}
-	cfg := connectors.NewConfig(p.FullSpec(), t.config)
+	cfg := connectors.NewConfig(p.FullSpec(), raw)
 	switch p.Type {
 	case connectors.SourceType:
 		return t.runSource(ctx, p, cfg)

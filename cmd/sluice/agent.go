@@ -17,6 +17,7 @@ import (
 func newAgentCmd(g *globalFlags) *cobra.Command {
 	var (
 		servers, kafka, labels string
+		providers              string
 		pprofAddr              string
 		cfg                    agent.Config
 	)
@@ -38,6 +39,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 				return &exitError{2, "--labels: " + err.Error()}
 			}
 			cfg.Labels = l
+			cfg.ConfigProviders = append([]string{}, splitList(providers)...) // empty: none
 			cfg.Registry = builtin.Registry()
 			cfg.Logger = slog.Default()
 			a, err := agent.New(cfg)
@@ -59,6 +61,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 	f.StringVar(&cfg.Name, "name", "", "the agent's name, stable across restarts (default: host name)")
 	f.StringVar(&labels, "labels", "", "labels for placement, comma-separated key=value")
 	f.IntVar(&cfg.Capacity, "capacity", 0, "most tasks this agent runs (0: no limit)")
+	f.StringVar(&providers, "config-providers", "env,file,directory", "config providers whose ${provider:...} placeholders in connector configs this agent resolves when a task starts (Kafka Connect's syntax: ${env:NAME}, ${file:/path/file.properties:key}, ${directory:/path/dir:file}); empty disables them")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the agent's local state: offsets not yet reported when it stopped (default: none kept)")
 	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6060")
 	_ = cmd.MarkFlagRequired("kafka")
