@@ -16,6 +16,7 @@ import (
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -389,6 +390,10 @@ func (a *connectorAPI) ListPlugins(context.Context, *connect.Request[sluicev1.Li
 		}
 		pp.Config = fieldsProto(p.FullSpec())
 		res.Plugins = append(res.Plugins, pp)
+	}
+	for _, class := range converter.Classes() {
+		res.Plugins = append(res.Plugins, &sluicev1.Plugin{Name: class[strings.LastIndexByte(class, '.')+1:], Class: class,
+			Type: sluicev1.PluginType_PLUGIN_TYPE_CONVERTER, Version: Version})
 	}
 	for _, t := range a.cp.cfg.Transforms.Plugins() {
 		pp := &sluicev1.Plugin{Name: t.Name, Class: t.Class, Description: t.Description, Config: fieldsProto(t.Spec),
