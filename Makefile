@@ -29,7 +29,8 @@ test-deps: ## Install and start a real Kafka broker and a real etcd (idempotent)
 	deploy/local/etcd.sh start
 
 test: test-deps ## Install dependencies and run every test, integration tests included
-	$(TEST_ENV) SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) $(GO) test $(TEST_FLAGS) ./...
+	$(TEST_ENV) SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) SLUICE_TEST_KC_PYTHON=$$(deploy/local/pyclient.sh python) \
+		$(GO) test $(TEST_FLAGS) ./...
 
 test-unit: ## Run the tests that need no external server (integration tests skip)
 	$(GO) test -count=1 ./...
