@@ -13,7 +13,11 @@ const (
 )
 
 func builtins() []Plugin {
-	return append(append(append(append(fieldPlugins(), morePlugins()...), evenMorePlugins()...), debeziumPlugins()...), []Plugin{
+	var out []Plugin
+	for _, ps := range [][]Plugin{fieldPlugins(), morePlugins(), evenMorePlugins(), debeziumPlugins(), timestampPlugins()} {
+		out = append(out, ps...)
+	}
+	return append(out, []Plugin{
 		{
 			Name: "RegexRouter", Class: kafkaTransforms + "RegexRouter", Kind: KindTransform,
 			Description: "Renames the topic with a regular expression and a replacement (Java-style $1 groups).",

@@ -221,3 +221,44 @@ func TestTimestampRouterFlattenCast(t *testing.T) {
 		t.Fatal("an unknown cast type was accepted")
 	}
 }
+
+func TestTimestampConverter(t *testing.T) {
+	ev := schema.NewStructBuilder().Name("E").Field("at", schema.StringSchema()).Field("n", schema.Int32Schema()).Build()
+	st := schema.NewStruct(ev)
+	st.Values = []any{"2026-11-25 04:05:06.789", int32(1)}
+	r := connectors.Record{ValueSchema: ev, ValueData: st}
+	c := chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+		"transforms.ts.field": "at", "transforms.ts.target.type": "Timestamp", "transforms.ts.format": "yyyy-MM-dd HH:mm:ss.SSS"})
+	if _, err := c.Apply(&r); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 11, 25, 4, 5, 6, 789e6, time.UTC)
+	if got := r.ValueData.(*schema.StructValue).Get("at"); got != want || !r.ValueSchema.Field("at").Schema.IsLogical(schema.TimestampName) {
+		t.Fatalf("string -> Timestamp: %v %+v", got, r.ValueSchema.Field("at").Schema)
+	}
+	// And back to a string, then the whole value from unix milliseconds.
+	c = chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampConverter$Value",
+		"transforms.ts.field": "at", "transforms.ts.target.type": "string", "transforms.ts.format": "yyyyMMdd'T'HHmmss"})
+	if _, err := c.Apply(&r); err != nil || r.ValueData.(*schema.StructValue).Get("at") != "20261125T040506" {
+		t.Fatalf("Timestamp -> string: %v %v", r.ValueData.(*schema.StructValue).Get("at"), err)
+	}
+	w := connectors.Record{ValueSchema: schema.Int64Schema(), ValueData: want.UnixMilli()}
+	c = chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampConverter$Value",
+		"transforms.ts.target.type": "unix", "transforms.ts.unix.precision": "milliseconds"})
+	if _, err := c.Apply(&w); err != nil || w.ValueData != want.UnixMilli() {
+		t.Fatalf("unix -> unix: %v %v", w.ValueData, err)
+	}
+	c = chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampConverter$Value", "transforms.ts.target.type": "Date"})
+	if _, err := c.Apply(&w); err != nil || w.ValueData != time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC) || !w.ValueSchema.IsLogical(schema.DateName) {
+		t.Fatalf("unix -> Date: %v %v %v", w.ValueData, w.ValueSchema, err)
+	}
+	m := connectors.Record{ValueData: map[string]any{"at": int64(1700000000)}}
+	c = chainOf(t, map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampConverter$Value", "transforms.ts.field": "at",
+		"transforms.ts.target.type": "Timestamp", "transforms.ts.unix.precision": "seconds"})
+	if _, err := c.Apply(&m); err != nil || m.ValueData.(map[string]any)["at"] != time.Unix(1700000000, 0).UTC() {
+		t.Fatalf("schemaless seconds -> Timestamp: %v %v", m.ValueData, err)
+	}
+	if _, errs := Builtin().Parse(map[string]string{"transforms": "ts", "transforms.ts.type": "TimestampConverter$Value", "transforms.ts.target.type": "string"}); len(errs) == 0 {
+		t.Fatal("target.type=string without format accepted")
+	}
+}
