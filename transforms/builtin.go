@@ -14,7 +14,7 @@ const (
 
 func builtins() []Plugin {
 	var out []Plugin
-	for _, ps := range [][]Plugin{fieldPlugins(), morePlugins(), evenMorePlugins(), debeziumPlugins(), timestampPlugins()} {
+	for _, ps := range [][]Plugin{fieldPlugins(), morePlugins(), evenMorePlugins(), debeziumPlugins(), timestampPlugins(), headerFromPlugins()} {
 		out = append(out, ps...)
 	}
 	return append(out, []Plugin{

@@ -262,3 +262,31 @@ func TestTimestampConverter(t *testing.T) {
 		t.Fatal("target.type=string without format accepted")
 	}
 }
+
+func TestHeaderFrom(t *testing.T) {
+	ev := schema.NewStructBuilder().Field("id", schema.Int64Schema()).Field("tenant", schema.StringSchema()).Build()
+	st := schema.NewStruct(ev)
+	st.Values = []any{int64(9), "acme"}
+	r := connectors.Record{ValueSchema: ev, ValueData: st}
+	c := chainOf(t, map[string]string{"transforms": "h", "transforms.h.type": "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+		"transforms.h.fields": "tenant,id", "transforms.h.headers": "x-tenant,x-id", "transforms.h.operation": "move"})
+	if _, err := c.Apply(&r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Headers) != 2 || r.Headers[0].Key != "x-tenant" || string(r.Headers[0].Value) != "acme" || string(r.Headers[1].Value) != "9" {
+		t.Fatalf("headers %+v", r.Headers)
+	}
+	if len(r.ValueSchema.Fields) != 0 {
+		t.Fatalf("move left fields %v", r.ValueSchema.Fields)
+	}
+	m := connectors.Record{ValueData: map[string]any{"a": "x", "b": map[string]any{"c": 1}}}
+	c = chainOf(t, map[string]string{"transforms": "h", "transforms.h.type": "HeaderFrom$Value",
+		"transforms.h.fields": "b", "transforms.h.headers": "hb", "transforms.h.operation": "copy"})
+	if _, err := c.Apply(&m); err != nil || string(m.Headers[0].Value) != `{"c":1}` || m.ValueData.(map[string]any)["b"] == nil {
+		t.Fatalf("copy: %v %+v %v", err, m.Headers, m.ValueData)
+	}
+	if _, errs := Builtin().Parse(map[string]string{"transforms": "h", "transforms.h.type": "HeaderFrom$Value",
+		"transforms.h.fields": "a,b", "transforms.h.headers": "x", "transforms.h.operation": "copy"}); len(errs) == 0 {
+		t.Fatal("fields and headers of different lengths accepted")
+	}
+}

@@ -1,0 +1,138 @@
+package transforms
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/schema"
+)
+
+// HeaderFrom$Key/$Value: copies or moves fields of the key or value into
+// headers, as Kafka's, each header value written as SimpleHeaderConverter
+// writes it (text for strings, numbers and booleans, JSON for the rest).
+func headerFromPlugins() []Plugin {
+	var out []Plugin
+	for _, side := range []struct {
+		suffix string
+		key    bool
+	}{{"$Key", true}, {"$Value", false}} {
+		out = append(out, Plugin{
+			Name: "HeaderFrom" + side.suffix, Class: kafkaTransforms + "HeaderFrom" + side.suffix, Kind: KindTransform,
+			Description: "Copies or moves fields of the key or value into headers.",
+			Spec: connectors.Spec{Fields: []connectors.Field{
+				{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+					Doc: "Field names in the record whose values are to be copied or moved to headers."},
+				{Name: "headers", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+					Doc: "Header names, in the same order as the field names listed in the fields configuration property."},
+				{Name: "operation", Type: connectors.TypeString, Required: true, Importance: connectors.High, Allowed: []string{"copy", "move"},
+					Doc: "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value)."},
+			}},
+			NewTransform: func(cfg connectors.Config) (Transform, error) {
+				fields, headers := cfg.List("fields"), cfg.List("headers")
+				if len(fields) != len(headers) {
+					return nil, fmt.Errorf("'fields' config must have the same number of elements as 'headers' config")
+				}
+				return &headerFrom{key: side.key, fields: fields, headers: headers,
+					move: strings.EqualFold(cfg.String("operation"), "move"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
+			},
+		})
+	}
+	return out
+}
+
+type headerFrom struct {
+	key             bool
+	fields, headers []string
+	move            bool
+	mu              sync.Mutex
+	schemas         map[*schema.Schema]*schema.Schema
+}
+
+func (t *headerFrom) NeedsStructure() bool { return true }
+
+// headerText is a value as SimpleHeaderConverter writes it.
+func headerText(v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []byte(x)
+	case []byte:
+		return x
+	case time.Time:
+		return []byte(x.UTC().Format("2006-01-02T15:04:05.000Z"))
+	case *schema.StructValue:
+		m := map[string]any{}
+		for _, f := range x.Schema.Fields {
+			m[f.Name] = x.Values[f.Index]
+		}
+		b, _ := json.Marshal(m)
+		return b
+	case map[string]any, []any:
+		b, _ := json.Marshal(x)
+		return b
+	}
+	return []byte(fmt.Sprint(v))
+}
+
+func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
+	side := sideOf(t.key)
+	s, v := side.get(r)
+	if v == nil {
+		return true, nil
+	}
+	if s == nil {
+		m, err := requireMap(v, "header from field")
+		if err != nil {
+			return false, err
+		}
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			out[k] = x
+		}
+		for i, f := range t.fields {
+			r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(m[f])})
+			if t.move {
+				delete(out, f)
+			}
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "header from field")
+	if err != nil {
+		return false, err
+	}
+	for i, f := range t.fields {
+		if s.Field(f) == nil {
+			return false, fmt.Errorf("unknown field: %s", f)
+		}
+		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(st.Get(f))})
+	}
+	if !t.move {
+		return true, nil
+	}
+	t.mu.Lock()
+	ns, ok := t.schemas[s]
+	if !ok {
+		ns = copyBasics(s)
+		for _, f := range s.Fields {
+			if !slices.Contains(t.fields, f.Name) {
+				ns.Fields = append(ns.Fields, schema.Field{Name: f.Name, Index: len(ns.Fields), Schema: f.Schema})
+			}
+		}
+		t.schemas[s] = ns
+	}
+	t.mu.Unlock()
+	out := schema.NewStruct(ns)
+	for _, f := range ns.Fields {
+		out.Values[f.Index] = st.Get(f.Name)
+	}
+	side.set(r, ns, out)
+	return true, nil
+}
