@@ -84,6 +84,9 @@ type Config struct {
 	KafkaOptions []kgo.Opt
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// LogLevel, when set, is the level Logger's handler reads: Kafka
+	// Connect's /admin/loggers changes it.
+	LogLevel *slog.LevelVar
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -29,6 +31,9 @@ import (
 type restAPI struct {
 	cp  *ControlPlane
 	api *connectorAPI
+	// lastModified is when /admin/loggers last changed the level (Unix
+	// ms; 0: never).
+	lastModified atomic.Int64
 }
 
 func (r *restAPI) register(mux *http.ServeMux) {
@@ -55,6 +60,9 @@ func (r *restAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /connector-plugins", r.listPlugins)
 	mux.HandleFunc("GET /connector-plugins/{plugin}/config", r.pluginConfig)
 	mux.HandleFunc("PUT /connector-plugins/{plugin}/config/validate", r.validate)
+	mux.HandleFunc("GET /admin/loggers", r.getLoggers)
+	mux.HandleFunc("GET /admin/loggers/{logger}", r.getLogger)
+	mux.HandleFunc("PUT /admin/loggers/{logger}", r.putLogger)
 }
 
 // restError is Kafka Connect's error body.
@@ -555,4 +563,75 @@ func (r *restAPI) validate(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, kcjson.ConfigInfos(res.Msg))
+}
+
+// Sluice has one logger per process: /admin/loggers shows and sets its
+// level as the root logger's, for this replica (scope=worker).
+
+var (
+	levelToKafka = map[slog.Level]string{slog.LevelDebug: "DEBUG", slog.LevelInfo: "INFO", slog.LevelWarn: "WARN", slog.LevelError: "ERROR"}
+	kafkaToLevel = map[string]slog.Level{"TRACE": slog.LevelDebug, "DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo,
+		"WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError}
+)
+
+func (r *restAPI) level() (string, bool) {
+	if r.cp.cfg.LogLevel == nil {
+		return "", false
+	}
+	l, ok := levelToKafka[r.cp.cfg.LogLevel.Level()]
+	if !ok {
+		l = r.cp.cfg.LogLevel.Level().String()
+	}
+	return l, true
+}
+
+func (r *restAPI) modified() any {
+	if ms := r.lastModified.Load(); ms != 0 {
+		return ms
+	}
+	return nil
+}
+
+func (r *restAPI) getLoggers(w http.ResponseWriter, _ *http.Request) {
+	l, ok := r.level()
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"root": map[string]any{"level": l, "last_modified": r.modified()}})
+}
+
+func (r *restAPI) getLogger(w http.ResponseWriter, req *http.Request) {
+	l, ok := r.level()
+	if !ok || req.PathValue("logger") != "root" {
+		writeError(w, http.StatusNotFound, "Logger "+req.PathValue("logger")+" not found: Sluice has one logger per process, root")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"level": l, "last_modified": r.modified()})
+}
+
+func (r *restAPI) putLogger(w http.ResponseWriter, req *http.Request) {
+	if scope := req.URL.Query().Get("scope"); scope != "" && !strings.EqualFold(scope, "worker") {
+		writeError(w, http.StatusBadRequest, "scope "+scope+" is not supported: levels are set per replica (scope=worker)")
+		return
+	}
+	var body struct {
+		Level string `json:"level"`
+	}
+	if !readBody(w, req, &body) {
+		return
+	}
+	lv, ok := kafkaToLevel[strings.ToUpper(strings.TrimSpace(body.Level))]
+	if !ok {
+		writeError(w, http.StatusBadRequest, "Invalid log level '"+body.Level+"': want TRACE, DEBUG, INFO, WARN, ERROR or FATAL")
+		return
+	}
+	if r.cp.cfg.LogLevel == nil {
+		writeError(w, http.StatusNotFound, "this control plane's log level cannot be changed at run time")
+		return
+	}
+	r.cp.cfg.LogLevel.Set(lv)
+	r.lastModified.Store(time.Now().UnixMilli())
+	r.cp.log.Info("log level changed", "level", body.Level)
+	writeJSON(w, http.StatusOK, []string{"root"})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 // and checks paths, status codes and JSON shapes.
 func TestKafkaConnectREST(t *testing.T) {
 	t.Parallel()
-	cp, _ := start(t, 0)
+	cp, _ := start(t, 0, func(c *Config) { c.LogLevel = new(slog.LevelVar) })
 	base := "http://" + cp.Addr()
 	call := func(method, path, body string, wantStatus int) any {
 		t.Helper()
@@ -146,6 +147,19 @@ func TestKafkaConnectREST(t *testing.T) {
 	}
 	call("PUT", "/connector-plugins/TestSource/config/validate", `{"connector.class":"test-sink"}`, 400)
 	call("GET", "/connector-plugins/Nope/config", "", 404)
+
+	if l := obj(obj(call("GET", "/admin/loggers", "", 200))["root"]); l["level"] != "INFO" || l["last_modified"] != nil {
+		t.Fatalf("loggers %v", l)
+	}
+	if set := call("PUT", "/admin/loggers/root", `{"level":"DEBUG"}`, 200).([]any); len(set) != 1 || set[0] != "root" {
+		t.Fatalf("set level answered %v", set)
+	}
+	if l := obj(call("GET", "/admin/loggers/root", "", 200)); l["level"] != "DEBUG" || l["last_modified"] == nil || cp.cfg.LogLevel.Level() != slog.LevelDebug {
+		t.Fatalf("after setting DEBUG: %v", l)
+	}
+	call("PUT", "/admin/loggers/root?scope=cluster", `{"level":"INFO"}`, 400)
+	call("PUT", "/admin/loggers/root", `{"level":"LOUD"}`, 400)
+	call("GET", "/admin/loggers/org.apache.kafka", "", 404)
 
 	call("DELETE", "/connectors/rest", "", 204)
 	if e := obj(call("GET", "/connectors/rest", "", 404)); e["error_code"] != float64(404) {

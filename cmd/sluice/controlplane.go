@@ -39,6 +39,7 @@ share it.`,
 			cfg.Kafka = splitList(kafka)
 			cfg.Registry = builtin.Registry()
 			cfg.Logger = slog.Default()
+			cfg.LogLevel = logLevel
 			s, err := controlplane.New(cfg)
 			if err != nil {
 				return &exitError{2, err.Error()}

@@ -101,12 +101,17 @@ and 'sluice agent' next to your data.`,
 	return root
 }
 
+// logLevel is the process's log level; the control plane's
+// /admin/loggers changes it at run time.
+var logLevel = new(slog.LevelVar)
+
 func setupLogging(g *globalFlags) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return &exitError{2, fmt.Sprintf("--log-level %q: want debug, info, warn or error", g.logLevel)}
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	logLevel.Set(level)
+	opts := &slog.HandlerOptions{Level: logLevel}
 	var h slog.Handler
 	switch strings.ToLower(g.logFormat) {
 	case "text":
