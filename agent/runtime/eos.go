@@ -76,8 +76,12 @@ func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]c
 	} else if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil, fmt.Errorf("create offsets topic %s: %w", topic, err)
 	}
-	// Read committed stops at each partition's last stable offset.
-	ends, err := adm.ListCommittedOffsets(rctx, topic)
+	// Every record below the current end (high watermark) must be decided
+	// before reading: another task's open transaction holds the last
+	// stable offset back, and our own last commit may lie past it. Our own
+	// open transaction was aborted by the fence; others commit or abort
+	// within their transaction timeout.
+	ends, err := adm.ListEndOffsets(rctx, topic)
 	if err != nil {
 		return nil, fmt.Errorf("offsets topic %s: %w", topic, err)
 	}
@@ -87,6 +91,27 @@ func (t *task) readKafkaOffsets(ctx context.Context, cfg connectors.Config) ([]c
 			left[o.Partition] = o.Offset
 		}
 	})
+	for waited := time.Duration(0); ; waited += 100 * time.Millisecond {
+		stable, err := adm.ListCommittedOffsets(rctx, topic)
+		if err != nil {
+			return nil, fmt.Errorf("offsets topic %s: %w", topic, err)
+		}
+		decided := true
+		stable.Each(func(o kadm.ListedOffset) {
+			if end, ok := left[o.Partition]; ok && (o.Err != nil || o.Offset < end) {
+				decided = false
+			}
+		})
+		if decided {
+			break
+		}
+		if waited == 5*time.Second {
+			t.log.Info("waiting for open transactions on the offsets topic to end", "topic", topic)
+		}
+		if !sleep(rctx, 100*time.Millisecond) {
+			return nil, fmt.Errorf("offsets topic %s: transactions still open: %w", topic, rctx.Err())
+		}
+	}
 	prefix, _ := json.Marshal(t.ref.Connector)
 	prefix = append([]byte{'['}, append(prefix, ',')...)
 	newest := map[string]connectors.Offset{}

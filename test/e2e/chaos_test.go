@@ -240,6 +240,41 @@ func (e *chaosEnv) finishSides(scenario string, recover time.Duration, srcDup, s
 	}
 }
 
+// readValues reads the whole topic (read committed): its values as text.
+func (e *chaosEnv) readValues() []string {
+	t := e.t
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka...), kgo.ConsumeTopics(e.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, e.topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	var out []string
+	for len(left) > 0 && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if r.Offset+1 >= left[r.Partition] {
+				delete(left, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				out = append(out, string(r.Value))
+			}
+		})
+	}
+	return out
+}
+
 // readTopic reads the whole topic (read committed): (task, seqno) pairs.
 func (e *chaosEnv) readTopic() [][2]int64 {
 	t := e.t
@@ -474,7 +509,17 @@ func TestChaosFileSinkExactlyOnce(t *testing.T) {
 	recordChaos(chaosRow{scenario: fmt.Sprintf("file-sink exactly once, agent SIGKILLed %d times", kills), side: "source → Kafka → file",
 		sent: total, lost: lost, dup: dup})
 	if lost != 0 || dup != 0 {
-		t.Fatalf("%d distinct lines of %d (%d lost), %d duplicated", len(seen), total, lost, dup)
+		// Say which side repeated: the topic (read committed) or the file.
+		ce := &chaosEnv{t: t, kafka: c.kafka, topic: topic}
+		inTopic := map[string]int{}
+		topicDup := 0
+		for _, line := range ce.readValues() {
+			if inTopic[line]++; inTopic[line] == 2 {
+				topicDup++
+			}
+		}
+		t.Fatalf("%d distinct lines of %d (%d lost), %d duplicated in the file; the topic holds %d records, %d duplicated",
+			len(seen), total, lost, dup, len(inTopic), topicDup)
 	}
 }
 
