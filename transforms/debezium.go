@@ -3,7 +3,6 @@ package transforms
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/schema"
@@ -41,14 +40,12 @@ type extractNewRecordState struct {
 	dropDeletes, rewrite, dropTombstones bool
 	fields, headers                      []string
 	fieldsPrefix, headersPrefix          string
-	mu                                   sync.Mutex
-	schemas                              map[*schema.Schema]*schema.Schema
+	schemas                              schemaCache
 }
 
 func newExtractNewRecordState(cfg connectors.Config) (Transform, error) {
 	t := &extractNewRecordState{fields: cfg.List("add.fields"), headers: cfg.List("add.headers"),
-		fieldsPrefix: cfg.String("add.fields.prefix"), headersPrefix: cfg.String("add.headers.prefix"),
-		schemas: map[*schema.Schema]*schema.Schema{}}
+		fieldsPrefix: cfg.String("add.fields.prefix"), headersPrefix: cfg.String("add.headers.prefix")}
 	switch strings.ToLower(strings.TrimSpace(cfg.String("delete.tombstone.handling.mode"))) {
 	case "drop":
 		t.dropDeletes, t.dropTombstones = true, true
@@ -184,10 +181,8 @@ func (t *extractNewRecordState) Apply(r *connectors.Record) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("change event without a row to unwrap (op %q)", op)
 	}
-	t.mu.Lock()
-	ns, cached := t.schemas[rowSchema]
-	if !cached {
-		ns = copyBasics(rowSchema)
+	ns, err := t.schemas.get(rowSchema, func() (*schema.Schema, error) {
+		ns := copyBasics(rowSchema)
 		ns.Fields = append([]schema.Field(nil), rowSchema.Fields...)
 		for _, e := range extra {
 			fs := schema.OptionalStringSchema()
@@ -198,11 +193,13 @@ func (t *extractNewRecordState) Apply(r *connectors.Record) (bool, error) {
 					fs = &c
 				}
 			}
-			ns.Fields = append(ns.Fields, schema.Field{Name: e.name, Index: len(ns.Fields), Schema: fs})
+			addField(ns, e.name, fs)
 		}
-		t.schemas[rowSchema] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	copy(out.Values, st.Values)
 	for i, e := range extra {

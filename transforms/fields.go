@@ -2,8 +2,8 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -14,38 +14,21 @@ import (
 // values, each in its $Key and $Value form, as in Kafka.
 func fieldPlugins() []Plugin {
 	var out []Plugin
-	for _, side := range []struct {
-		suffix string
-		key    bool
-	}{{"$Key", true}, {"$Value", false}} {
-		out = append(out,
-			Plugin{
-				Name: "HoistField" + side.suffix, Class: kafkaTransforms + "HoistField" + side.suffix, Kind: KindTransform,
-				Description: "Wraps the data in a struct (with a schema) or a map (without) under the field name.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium,
-						Doc: "Field name for the single field that will be created in the resulting Struct or Map."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					return &hoistField{key: side.key, field: cfg.String("field"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
-				},
-			},
-			Plugin{
-				Name: "InsertField" + side.suffix, Class: kafkaTransforms + "InsertField" + side.suffix, Kind: KindTransform,
-				Description: "Inserts fields from the record's metadata (topic, partition, offset, timestamp) or a static value. " +
-					"A field name ending in ! is required, ? (the default) optional.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "topic.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka topic."},
-					{Name: "partition.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka partition."},
-					{Name: "offset.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka offset - only applicable to sink connectors."},
-					{Name: "timestamp.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for record timestamp."},
-					{Name: "static.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for static data field."},
-					{Name: "static.value", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Static field value, if field name configured."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) { return newInsertField(cfg, side.key) },
-			},
-		)
-	}
+	out = append(out, keyValue("HoistField", "Wraps the data in a struct (with a schema) or a map (without) under the field name.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium,
+			Doc: "Field name for the single field that will be created in the resulting Struct or Map."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		return &hoistField{key: key, field: cfg.String("field")}, nil
+	})...)
+	out = append(out, keyValue("InsertField", "Inserts fields from the record's metadata (topic, partition, offset, timestamp) or a static value. "+
+		"A field name ending in ! is required, ? (the default) optional.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "topic.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka topic."},
+		{Name: "partition.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka partition."},
+		{Name: "offset.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for Kafka offset - only applicable to sink connectors."},
+		{Name: "timestamp.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for record timestamp."},
+		{Name: "static.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for static data field."},
+		{Name: "static.value", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Static field value, if field name configured."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) { return newInsertField(cfg, key) })...)
 	return out
 }
 
@@ -71,8 +54,7 @@ func (k sideOf) set(r *connectors.Record, s *schema.Schema, v any) {
 type hoistField struct {
 	key     bool
 	field   string
-	mu      sync.Mutex
-	schemas map[*schema.Schema]*schema.Schema
+	schemas schemaCache
 }
 
 func (t *hoistField) NeedsStructure() bool { return true }
@@ -84,13 +66,13 @@ func (t *hoistField) Apply(r *connectors.Record) (bool, error) {
 		side.set(r, nil, map[string]any{t.field: v})
 		return true, nil
 	}
-	t.mu.Lock()
-	hs, ok := t.schemas[s]
-	if !ok {
-		hs = schema.NewStructBuilder().Field(t.field, s).Build()
-		t.schemas[s] = hs
+	hs, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		hs := schema.NewStructBuilder().Field(t.field, s).Build()
+		return hs, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	st := schema.NewStruct(hs)
 	st.Values[0] = v
 	side.set(r, hs, st)
@@ -102,8 +84,7 @@ type insertField struct {
 	key                                         bool
 	topic, partition, offset, timestamp, static fieldName
 	staticValue                                 string
-	mu                                          sync.Mutex
-	schemas                                     map[*schema.Schema]*schema.Schema
+	schemas                                     schemaCache
 }
 
 // fieldName is an InsertField field: a name, optional unless it ended in !.
@@ -129,8 +110,7 @@ func newInsertField(cfg connectors.Config, key bool) (Transform, error) {
 	t := &insertField{key: key,
 		topic: parseFieldName(cfg.String("topic.field")), partition: parseFieldName(cfg.String("partition.field")),
 		offset: parseFieldName(cfg.String("offset.field")), timestamp: parseFieldName(cfg.String("timestamp.field")),
-		static: parseFieldName(cfg.String("static.field")), staticValue: cfg.String("static.value"),
-		schemas: map[*schema.Schema]*schema.Schema{}}
+		static: parseFieldName(cfg.String("static.field")), staticValue: cfg.String("static.value")}
 	if t.topic.name == "" && t.partition.name == "" && t.offset.name == "" && t.timestamp.name == "" && t.static.name == "" {
 		return nil, fmt.Errorf("set at least one of topic.field, partition.field, offset.field, timestamp.field and static.field")
 	}
@@ -191,14 +171,11 @@ func (t *insertField) Apply(r *connectors.Record) (bool, error) {
 	}
 	fields := t.values(r)
 	if s == nil {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return false, fmt.Errorf("only Map objects supported in absence of schema for [field insertion], found: %T", v)
+		m, err := requireMap(v, "field insertion")
+		if err != nil {
+			return false, err
 		}
-		out := make(map[string]any, len(m)+len(fields))
-		for k, x := range m {
-			out[k] = x
-		}
+		out := maps.Clone(m)
 		for _, f := range fields {
 			if f.v == nil {
 				continue
@@ -211,23 +188,23 @@ func (t *insertField) Apply(r *connectors.Record) (bool, error) {
 		side.set(r, nil, out)
 		return true, nil
 	}
-	st, ok := v.(*schema.StructValue)
-	if !ok || s.Type != schema.Struct {
-		return false, fmt.Errorf("only Struct objects supported for [field insertion], found: %T", v)
+	st, err := requireStruct(s, v, "field insertion")
+	if err != nil {
+		return false, err
 	}
-	t.mu.Lock()
-	ns, ok := t.schemas[s]
-	if !ok {
-		ns = &schema.Schema{Type: schema.Struct, Optional: s.Optional, Name: s.Name, Version: s.Version, Doc: s.Doc, Parameters: s.Parameters}
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
 		for _, f := range s.Fields {
-			ns.Fields = append(ns.Fields, schema.Field{Name: f.Name, Index: len(ns.Fields), Schema: f.Schema})
+			addField(ns, f.Name, f.Schema)
 		}
 		for _, f := range fields {
-			ns.Fields = append(ns.Fields, schema.Field{Name: f.f.name, Index: len(ns.Fields), Schema: f.s})
+			addField(ns, f.f.name, f.s)
 		}
-		t.schemas[s] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	copy(out.Values, st.Values)
 	for i, f := range fields {

@@ -2,10 +2,10 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/schema"
@@ -22,75 +22,47 @@ func morePlugins() []Plugin {
 				Doc: "Field names on the record value to extract as the record key."},
 		}},
 		NewTransform: func(cfg connectors.Config) (Transform, error) {
-			return &valueToKey{fields: cfg.List("fields"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
+			return &valueToKey{fields: cfg.List("fields")}, nil
 		},
 	}}
-	for _, side := range []struct {
-		suffix string
-		key    bool
-	}{{"$Key", true}, {"$Value", false}} {
-		out = append(out,
-			Plugin{
-				Name: "ExtractField" + side.suffix, Class: kafkaTransforms + "ExtractField" + side.suffix, Kind: KindTransform,
-				Description: "Replaces the data with one of its fields (a struct with a schema, a map without).",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium, Doc: "Field name to extract."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					return &extractField{key: side.key, field: cfg.String("field")}, nil
-				},
-			},
-			Plugin{
-				Name: "ReplaceField" + side.suffix, Class: kafkaTransforms + "ReplaceField" + side.suffix, Kind: KindTransform,
-				Description: "Keeps (include), drops (exclude) and renames (renames, from:to) fields.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
-					{Name: "include", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to include. If specified, only these fields will be used."},
-					{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas.",
-						Validate: func(v string) error { _, err := parseRenames(v); return err }},
-					{Name: "blacklist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use exclude instead."},
-					{Name: "whitelist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use include instead."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					renames, _ := parseRenames(cfg.String("renames"))
-					return &replaceField{key: side.key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
-						include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames,
-						schemas: map[*schema.Schema]*schema.Schema{}}, nil
-				},
-			},
-			Plugin{
-				Name: "MaskField" + side.suffix, Class: kafkaTransforms + "MaskField" + side.suffix, Kind: KindTransform,
-				Description: "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High, Doc: "Names of fields to mask."},
-					{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					r, set := cfg.Lookup("replacement")
-					return &maskField{key: side.key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}, nil
-				},
-			},
-			Plugin{
-				Name: "SetSchemaMetadata" + side.suffix, Class: kafkaTransforms + "SetSchemaMetadata" + side.suffix, Kind: KindTransform,
-				Description: "Sets the name and/or version of the data's schema.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "schema.name", Type: connectors.TypeString, Importance: connectors.High, Doc: "Schema name to set."},
-					{Name: "schema.version", Type: connectors.TypeInt, Importance: connectors.High, Doc: "Schema version to set."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					t := &setSchemaMetadata{key: side.key, name: cfg.String("schema.name")}
-					if v, ok := cfg.Lookup("schema.version"); ok && strings.TrimSpace(v) != "" {
-						n, _ := strconv.Atoi(strings.TrimSpace(v))
-						t.version, t.setVersion = int32(n), true
-					}
-					if t.name == "" && !t.setVersion {
-						return nil, fmt.Errorf("set schema.name or schema.version")
-					}
-					return t, nil
-				},
-			},
-		)
-	}
+	out = append(out, keyValue("ExtractField", "Replaces the data with one of its fields (a struct with a schema, a map without).", connectors.Spec{Fields: []connectors.Field{
+		{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium, Doc: "Field name to extract."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		return &extractField{key: key, field: cfg.String("field")}, nil
+	})...)
+	out = append(out, keyValue("ReplaceField", "Keeps (include), drops (exclude) and renames (renames, from:to) fields.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
+		{Name: "include", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to include. If specified, only these fields will be used."},
+		{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas.",
+			Validate: func(v string) error { _, err := parseRenames(v); return err }},
+		{Name: "blacklist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use exclude instead."},
+		{Name: "whitelist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use include instead."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		renames, _ := parseRenames(cfg.String("renames"))
+		return &replaceField{key: key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
+			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames}, nil
+	})...)
+	out = append(out, keyValue("MaskField", "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High, Doc: "Names of fields to mask."},
+		{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		r, set := cfg.Lookup("replacement")
+		return &maskField{key: key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}, nil
+	})...)
+	out = append(out, keyValue("SetSchemaMetadata", "Sets the name and/or version of the data's schema.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "schema.name", Type: connectors.TypeString, Importance: connectors.High, Doc: "Schema name to set."},
+		{Name: "schema.version", Type: connectors.TypeInt, Importance: connectors.High, Doc: "Schema version to set."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		t := &setSchemaMetadata{key: key, name: cfg.String("schema.name")}
+		if v, ok := cfg.Lookup("schema.version"); ok && strings.TrimSpace(v) != "" {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			t.version, t.setVersion = int32(n), true
+		}
+		if t.name == "" && !t.setVersion {
+			return nil, fmt.Errorf("set schema.name or schema.version")
+		}
+		return t, nil
+	})...)
 	return out
 }
 
@@ -125,6 +97,9 @@ func requireMap(v any, what string) (map[string]any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("only Map objects supported in absence of schema for [%s], found: %T", what, v)
+	}
+	if m == nil {
+		m = map[string]any{} // callers copy and write into it
 	}
 	return m, nil
 }
@@ -164,8 +139,7 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 
 type valueToKey struct {
 	fields  []string
-	mu      sync.Mutex
-	schemas map[*schema.Schema]*schema.Schema
+	schemas schemaCache
 }
 
 func (t *valueToKey) NeedsStructure() bool { return true }
@@ -187,22 +161,20 @@ func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	t.mu.Lock()
-	ks, ok := t.schemas[r.ValueSchema]
-	if !ok {
+	ks, err := t.schemas.get(r.ValueSchema, func() (*schema.Schema, error) {
 		b := schema.NewStructBuilder()
 		for _, name := range t.fields {
 			f := r.ValueSchema.Field(name)
 			if f == nil {
-				t.mu.Unlock()
-				return false, fmt.Errorf("field does not exist: %s", name)
+				return nil, fmt.Errorf("field does not exist: %s", name)
 			}
 			b.Field(name, f.Schema)
 		}
-		ks = b.Build()
-		t.schemas[r.ValueSchema] = ks
+		return b.Build(), nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	key := schema.NewStruct(ks)
 	for i, name := range t.fields {
 		key.Values[i] = st.Get(name)
@@ -215,8 +187,7 @@ type replaceField struct {
 	key              bool
 	exclude, include []string
 	renames          map[string]string
-	mu               sync.Mutex
-	schemas          map[*schema.Schema]*schema.Schema
+	schemas          schemaCache
 }
 
 func (t *replaceField) NeedsStructure() bool { return true }
@@ -256,18 +227,18 @@ func (t *replaceField) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	t.mu.Lock()
-	ns, ok := t.schemas[s]
-	if !ok {
-		ns = copyBasics(s)
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
 		for _, f := range s.Fields {
 			if t.keeps(f.Name) {
-				ns.Fields = append(ns.Fields, schema.Field{Name: t.renamed(f.Name), Index: len(ns.Fields), Schema: f.Schema})
+				addField(ns, t.renamed(f.Name), f.Schema)
 			}
 		}
-		t.schemas[s] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	i := 0
 	for _, f := range s.Fields {
@@ -362,10 +333,7 @@ func (t *maskField) Apply(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[k] = x
-		}
+		out := maps.Clone(m)
 		for _, f := range t.fields {
 			mv, err := t.masked(m[f])
 			if err != nil {

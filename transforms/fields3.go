@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -32,40 +31,23 @@ func evenMorePlugins() []Plugin {
 			return &timestampRouter{format: cfg.String("topic.format"), date: date}, nil
 		},
 	}}
-	for _, side := range []struct {
-		suffix string
-		key    bool
-	}{{"$Key", true}, {"$Value", false}} {
-		out = append(out,
-			Plugin{
-				Name: "Flatten" + side.suffix, Class: kafkaTransforms + "Flatten" + side.suffix, Kind: KindTransform,
-				Description: "Flattens nested structs and maps into one level, joining field names with the delimiter.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "delimiter", Type: connectors.TypeString, Default: ".", Importance: connectors.Medium,
-						Doc: "Delimiter to insert between field names from the input record when generating field names for the output record."},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					return &flatten{key: side.key, delim: cfg.String("delimiter"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
-				},
-			},
-			Plugin{
-				Name: "Cast" + side.suffix, Class: kafkaTransforms + "Cast" + side.suffix, Kind: KindTransform,
-				Description: "Casts fields, or the whole key or value, to int8, int16, int32, int64, float32, float64, boolean or string.",
-				Spec: connectors.Spec{Fields: []connectors.Field{
-					{Name: "spec", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-						Doc:      "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value.",
-						Validate: func(v string) error { _, _, err := parseCastSpec(v); return err }},
-				}},
-				NewTransform: func(cfg connectors.Config) (Transform, error) {
-					whole, fields, err := parseCastSpec(cfg.String("spec"))
-					if err != nil {
-						return nil, err
-					}
-					return &cast{key: side.key, whole: whole, fields: fields, schemas: map[*schema.Schema]*schema.Schema{}}, nil
-				},
-			},
-		)
-	}
+	out = append(out, keyValue("Flatten", "Flattens nested structs and maps into one level, joining field names with the delimiter.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "delimiter", Type: connectors.TypeString, Default: ".", Importance: connectors.Medium,
+			Doc: "Delimiter to insert between field names from the input record when generating field names for the output record."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		return &flatten{key: key, delim: cfg.String("delimiter")}, nil
+	})...)
+	out = append(out, keyValue("Cast", "Casts fields, or the whole key or value, to int8, int16, int32, int64, float32, float64, boolean or string.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "spec", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+			Doc:      "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value.",
+			Validate: func(v string) error { _, _, err := parseCastSpec(v); return err }},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		whole, fields, err := parseCastSpec(cfg.String("spec"))
+		if err != nil {
+			return nil, err
+		}
+		return &cast{key: key, whole: whole, fields: fields}, nil
+	})...)
 	return out
 }
 
@@ -175,8 +157,7 @@ func (t *timestampRouter) Apply(r *connectors.Record) (bool, error) {
 type flatten struct {
 	key     bool
 	delim   string
-	mu      sync.Mutex
-	schemas map[*schema.Schema]*schema.Schema
+	schemas schemaCache
 }
 
 func (t *flatten) NeedsStructure() bool { return true }
@@ -201,14 +182,14 @@ func (t *flatten) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	t.mu.Lock()
-	ns, ok := t.schemas[s]
-	if !ok {
-		ns = copyBasics(s)
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
 		t.flattenSchema("", s, false, ns)
-		t.schemas[s] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	t.flattenStruct("", st, out)
 	side.set(r, ns, out)
@@ -294,8 +275,7 @@ type cast struct {
 	key     bool
 	whole   schema.Type
 	fields  map[string]schema.Type
-	mu      sync.Mutex
-	schemas map[*schema.Schema]*schema.Schema
+	schemas schemaCache
 }
 
 func (t *cast) NeedsStructure() bool { return true }
@@ -416,20 +396,20 @@ func (t *cast) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	t.mu.Lock()
-	ns, ok := t.schemas[s]
-	if !ok {
-		ns = copyBasics(s)
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
 		for _, f := range s.Fields {
 			fs := f.Schema
 			if to, ok := t.fields[f.Name]; ok {
 				fs = &schema.Schema{Type: to, Optional: f.Schema.Optional}
 			}
-			ns.Fields = append(ns.Fields, schema.Field{Name: f.Name, Index: len(ns.Fields), Schema: fs})
+			addField(ns, f.Name, fs)
 		}
-		t.schemas[s] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	for i, f := range s.Fields {
 		x := st.Values[i]

@@ -3,9 +3,9 @@ package transforms
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -17,31 +17,21 @@ import (
 // writes it (text for strings, numbers and booleans, JSON for the rest).
 func headerFromPlugins() []Plugin {
 	var out []Plugin
-	for _, side := range []struct {
-		suffix string
-		key    bool
-	}{{"$Key", true}, {"$Value", false}} {
-		out = append(out, Plugin{
-			Name: "HeaderFrom" + side.suffix, Class: kafkaTransforms + "HeaderFrom" + side.suffix, Kind: KindTransform,
-			Description: "Copies or moves fields of the key or value into headers.",
-			Spec: connectors.Spec{Fields: []connectors.Field{
-				{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-					Doc: "Field names in the record whose values are to be copied or moved to headers."},
-				{Name: "headers", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-					Doc: "Header names, in the same order as the field names listed in the fields configuration property."},
-				{Name: "operation", Type: connectors.TypeString, Required: true, Importance: connectors.High, Allowed: []string{"copy", "move"},
-					Doc: "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value)."},
-			}},
-			NewTransform: func(cfg connectors.Config) (Transform, error) {
-				fields, headers := cfg.List("fields"), cfg.List("headers")
-				if len(fields) != len(headers) {
-					return nil, fmt.Errorf("'fields' config must have the same number of elements as 'headers' config")
-				}
-				return &headerFrom{key: side.key, fields: fields, headers: headers,
-					move: strings.EqualFold(cfg.String("operation"), "move"), schemas: map[*schema.Schema]*schema.Schema{}}, nil
-			},
-		})
-	}
+	out = append(out, keyValue("HeaderFrom", "Copies or moves fields of the key or value into headers.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+			Doc: "Field names in the record whose values are to be copied or moved to headers."},
+		{Name: "headers", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+			Doc: "Header names, in the same order as the field names listed in the fields configuration property."},
+		{Name: "operation", Type: connectors.TypeString, Required: true, Importance: connectors.High, Allowed: []string{"copy", "move"},
+			Doc: "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value)."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		fields, headers := cfg.List("fields"), cfg.List("headers")
+		if len(fields) != len(headers) {
+			return nil, fmt.Errorf("'fields' config must have the same number of elements as 'headers' config")
+		}
+		return &headerFrom{key: key, fields: fields, headers: headers,
+			move: strings.EqualFold(cfg.String("operation"), "move")}, nil
+	})...)
 	return out
 }
 
@@ -49,8 +39,7 @@ type headerFrom struct {
 	key             bool
 	fields, headers []string
 	move            bool
-	mu              sync.Mutex
-	schemas         map[*schema.Schema]*schema.Schema
+	schemas         schemaCache
 }
 
 func (t *headerFrom) NeedsStructure() bool { return true }
@@ -91,10 +80,7 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[k] = x
-		}
+		out := maps.Clone(m)
 		for i, f := range t.fields {
 			r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(m[f])})
 			if t.move {
@@ -117,18 +103,18 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 	if !t.move {
 		return true, nil
 	}
-	t.mu.Lock()
-	ns, ok := t.schemas[s]
-	if !ok {
-		ns = copyBasics(s)
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
 		for _, f := range s.Fields {
 			if !slices.Contains(t.fields, f.Name) {
-				ns.Fields = append(ns.Fields, schema.Field{Name: f.Name, Index: len(ns.Fields), Schema: f.Schema})
+				addField(ns, f.Name, f.Schema)
 			}
 		}
-		t.schemas[s] = ns
+		return ns, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	t.mu.Unlock()
 	out := schema.NewStruct(ns)
 	for _, f := range ns.Fields {
 		out.Values[f.Index] = st.Get(f.Name)

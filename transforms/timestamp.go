@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -13,48 +14,38 @@ import (
 // key or value) between string, unix, Date, Time and Timestamp, as Kafka's.
 func timestampPlugins() []Plugin {
 	var out []Plugin
-	for _, side := range []struct {
-		suffix string
-		key    bool
-	}{{"$Key", true}, {"$Value", false}} {
-		out = append(out, Plugin{
-			Name: "TimestampConverter" + side.suffix, Class: kafkaTransforms + "TimestampConverter" + side.suffix, Kind: KindTransform,
-			Description: "Converts timestamps between string, unix, Date, Time and Timestamp.",
-			Spec: connectors.Spec{Fields: []connectors.Field{
-				{Name: "field", Type: connectors.TypeString, Importance: connectors.High,
-					Doc: "The field containing the timestamp, or empty if the entire value is a timestamp."},
-				{Name: "target.type", Type: connectors.TypeString, Required: true, Importance: connectors.High,
-					Allowed: []string{"string", "unix", "Date", "Time", "Timestamp"},
-					Doc:     "The desired timestamp representation: string, unix, Date, Time, or Timestamp."},
-				{Name: "format", Type: connectors.TypeString, Importance: connectors.Medium,
-					Doc: "A SimpleDateFormat-compatible format for the timestamp, used to write a string or to parse one.",
-					Validate: func(v string) error {
-						if strings.TrimSpace(v) == "" {
-							return nil
-						}
-						_, err := javaDateLayout(v)
-						return err
-					}},
-				{Name: "unix.precision", Type: connectors.TypeString, Default: "milliseconds", Importance: connectors.Low,
-					Allowed: []string{"seconds", "milliseconds", "microseconds", "nanoseconds"},
-					Doc:     "The desired Unix precision for the timestamp: seconds, milliseconds, microseconds, or nanoseconds."},
-			}},
-			NewTransform: func(cfg connectors.Config) (Transform, error) {
-				t := &timestampConverter{key: side.key, field: strings.TrimSpace(cfg.String("field")),
-					target: strings.ToLower(cfg.String("target.type")), precision: cfg.String("unix.precision")}
-				if f := cfg.String("format"); strings.TrimSpace(f) != "" {
-					d, err := javaDateLayout(f)
-					if err != nil {
-						return nil, err
-					}
-					t.format = d
-				} else if t.target == "string" {
-					return nil, fmt.Errorf("format is required to convert to a string")
+	out = append(out, keyValue("TimestampConverter", "Converts timestamps between string, unix, Date, Time and Timestamp.", connectors.Spec{Fields: []connectors.Field{
+		{Name: "field", Type: connectors.TypeString, Importance: connectors.High,
+			Doc: "The field containing the timestamp, or empty if the entire value is a timestamp."},
+		{Name: "target.type", Type: connectors.TypeString, Required: true, Importance: connectors.High,
+			Allowed: []string{"string", "unix", "Date", "Time", "Timestamp"},
+			Doc:     "The desired timestamp representation: string, unix, Date, Time, or Timestamp."},
+		{Name: "format", Type: connectors.TypeString, Importance: connectors.Medium,
+			Doc: "A SimpleDateFormat-compatible format for the timestamp, used to write a string or to parse one.",
+			Validate: func(v string) error {
+				if strings.TrimSpace(v) == "" {
+					return nil
 				}
-				return t, nil
-			},
-		})
-	}
+				_, err := javaDateLayout(v)
+				return err
+			}},
+		{Name: "unix.precision", Type: connectors.TypeString, Default: "milliseconds", Importance: connectors.Low,
+			Allowed: []string{"seconds", "milliseconds", "microseconds", "nanoseconds"},
+			Doc:     "The desired Unix precision for the timestamp: seconds, milliseconds, microseconds, or nanoseconds."},
+	}}, func(cfg connectors.Config, key bool) (Transform, error) {
+		t := &timestampConverter{key: key, field: strings.TrimSpace(cfg.String("field")),
+			target: strings.ToLower(cfg.String("target.type")), precision: cfg.String("unix.precision")}
+		if f := cfg.String("format"); strings.TrimSpace(f) != "" {
+			d, err := javaDateLayout(f)
+			if err != nil {
+				return nil, err
+			}
+			t.format = d
+		} else if t.target == "string" {
+			return nil, fmt.Errorf("format is required to convert to a string")
+		}
+		return t, nil
+	})...)
 	return out
 }
 
@@ -145,10 +136,7 @@ func (t *timestampConverter) Apply(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[k] = x
-		}
+		out := maps.Clone(m)
 		if x := m[t.field]; x != nil {
 			ts, err := t.toTime(nil, x)
 			if err != nil {
