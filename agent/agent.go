@@ -25,6 +25,7 @@ import (
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/internal/atomicfile"
 )
 
 // Version is the agent's version, reported at registration.
@@ -422,12 +423,8 @@ func (a *Agent) saveUnsent() error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
 	a.log.Warn("control plane unreachable: offsets kept for the next start", "file", path, "tasks", len(out))
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b)
 }
 
 // loadUnsent queues the offsets a previous run could not report, and lets

@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/procstat"
 )
 
 var (
@@ -127,41 +127,10 @@ func (p *proc) cpuSeconds() float64 {
 
 // readCPU reads the process's user+system CPU time from /proc; false when
 // the process is gone (or a zombie).
-func (p *proc) readCPU() (float64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	// Fields after the command: state is f[0]; utime is field 14 of the
-	// whole line, so f[11], stime f[12].
-	if len(f) < 13 || f[0] == "Z" {
-		return 0, false
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100, true // USER_HZ is 100 on Linux
-}
+func (p *proc) readCPU() (float64, bool) { return procstat.CPU(p.cmd.Process.Pid) }
 
 // rss reads the process's resident set size in bytes while it runs.
-func (p *proc) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func (p *proc) rss() int64 { return procstat.RSS(p.cmd.Process.Pid) }
 
 // window is what a watched run measured.
 type window struct {

@@ -39,6 +39,10 @@ const (
 	KeyTaskID = "task.id"
 )
 
+// SinkGroupID is a sink connector's consumer group, as Kafka Connect names
+// it, so that a connector moved from Kafka Connect keeps its offsets.
+func SinkGroupID(connector string) string { return "connect-" + connector }
+
 // DefaultConverter is the converter used when a config names none.
 const DefaultConverter = "org.apache.kafka.connect.json.JsonConverter"
 

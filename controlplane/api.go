@@ -295,18 +295,25 @@ func (a *connectorAPI) GetConnectorStatus(ctx context.Context, req *connect.Requ
 
 // status builds a connector's status from one snapshot.
 func (a *connectorAPI) status(ctx context.Context, name string) (*sluicev1.ConnectorStatus, *snapshot, error) {
-	cp := a.cp
-	snap, err := load(ctx, cp.etcd, cp.keys)
+	snap, err := load(ctx, a.cp.etcd, a.cp.keys)
 	if err != nil {
 		return nil, nil, etcdErr(err)
 	}
+	st, err := a.statusIn(ctx, snap, name)
+	return st, snap, err
+}
+
+// statusIn builds a connector's status from snap and the statuses agents
+// reported at snap's revision.
+func (a *connectorAPI) statusIn(ctx context.Context, snap *snapshot, name string) (*sluicev1.ConnectorStatus, error) {
+	cp := a.cp
 	c, ok := snap.connectors[name]
 	if !ok {
-		return nil, nil, errNotFound("connector %s not found", name)
+		return nil, errNotFound("connector %s not found", name)
 	}
 	sresp, err := cp.etcd.Get(ctx, cp.keys.statuses(name), clientv3.WithPrefix(), clientv3.WithRev(snap.rev))
 	if err != nil {
-		return nil, nil, etcdErr(err)
+		return nil, etcdErr(err)
 	}
 	statuses := map[int]statusRecord{}
 	for _, kv := range sresp.Kvs {
@@ -354,7 +361,7 @@ func (a *connectorAPI) status(ctx context.Context, name string) (*sluicev1.Conne
 		}
 		st.Tasks = append(st.Tasks, ts)
 	}
-	return st, snap, nil
+	return st, nil
 }
 
 func connectorState(target string) sluicev1.State {

@@ -14,14 +14,10 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 )
 
-// restartTask gives tk a new restart number under a new epoch, on the agent
-// that runs it: the agent stops the task and starts it again. It returns
-// false if the task is not assigned.
-func (a *connectorAPI) restartTask(ctx context.Context, snap *snapshot, tk taskKey) (bool, error) {
-	as, ok := snap.assign[tk]
-	if !ok {
-		return false, nil
-	}
+// restartTask gives tk, assigned as as, a new restart number under a new
+// epoch, on the agent that runs it: the agent stops the task and starts it
+// again.
+func (a *connectorAPI) restartTask(ctx context.Context, tk taskKey, as assignment) error {
 	rec := as.assignRecord
 	rec.Restart++
 	k := a.cp.keys
@@ -29,13 +25,13 @@ func (a *connectorAPI) restartTask(ctx context.Context, snap *snapshot, tk taskK
 		If(clientv3.Compare(clientv3.ModRevision(k.assign(tk)), "=", as.Epoch)).
 		Then(clientv3.OpPut(k.assign(tk), mustJSON(rec))).Commit()
 	if err != nil {
-		return false, etcdErr(err)
+		return etcdErr(err)
 	}
 	if !resp.Succeeded {
-		return false, connect.NewError(connect.CodeAborted, fmt.Errorf("task %s moved meanwhile; try again", tk))
+		return connect.NewError(connect.CodeAborted, fmt.Errorf("task %s moved meanwhile; try again", tk))
 	}
 	a.cp.log.Info("task restart requested", "connector", tk.Connector, "task", tk.Task, "agent", as.Agent)
-	return true, nil
+	return nil
 }
 
 // RestartConnector restarts a connector and, with include_tasks, its tasks.
@@ -65,13 +61,15 @@ func (a *connectorAPI) RestartConnector(ctx context.Context, req *connect.Reques
 			if req.Msg.GetOnlyFailed() && ts.State != sluicev1.State_STATE_FAILED {
 				continue
 			}
-			ok, err := a.restartTask(ctx, snap, taskKey{name, int(ts.Id)})
-			if err != nil {
+			tk := taskKey{name, int(ts.Id)}
+			as, assigned := snap.assign[tk]
+			if !assigned {
+				continue
+			}
+			if err := a.restartTask(ctx, tk, as); err != nil {
 				return nil, err
 			}
-			if ok {
-				ts.State = sluicev1.State_STATE_RESTARTING
-			}
+			ts.State = sluicev1.State_STATE_RESTARTING
 		}
 	}
 	return connect.NewResponse(&sluicev1.RestartConnectorResponse{Status: st}), nil
@@ -149,8 +147,7 @@ func (a *connectorAPI) RestartTask(ctx context.Context, req *connect.Request[slu
 	if err := json.Unmarshal(akv[0].Value, &rec); err != nil {
 		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("stored assignment %s: %w", tk, err))
 	}
-	snap := &snapshot{assign: map[taskKey]assignment{tk: {assignRecord: rec, Epoch: akv[0].ModRevision}}}
-	if _, err := a.restartTask(ctx, snap, tk); err != nil {
+	if err := a.restartTask(ctx, tk, assignment{assignRecord: rec, Epoch: akv[0].ModRevision}); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&sluicev1.RestartTaskResponse{Task: &sluicev1.TaskStatus{

@@ -3,14 +3,12 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -74,7 +72,7 @@ func (h *hub) run(ctx context.Context) {
 		wctx, cancel := context.WithCancel(ctx)
 		wc := h.cp.etcd.Watch(wctx, k.prefix, clientv3.WithPrefix(), clientv3.WithRev(next), clientv3.WithProgressNotify())
 		for r := range wc {
-			if r.CompactRevision > 0 || errorsIsCompacted(r.Err()) {
+			if compacted(r) {
 				h.cp.log.Info("sessions' watch fell behind a compaction; reloading")
 				next = 0
 				break
@@ -90,10 +88,6 @@ func (h *hub) run(ctx context.Context) {
 		cancel()
 		sleepCtx(ctx, 100*time.Millisecond)
 	}
-}
-
-func errorsIsCompacted(err error) bool {
-	return errors.Is(err, rpctypes.ErrCompacted)
 }
 
 // apply applies events to the state and returns the agents whose

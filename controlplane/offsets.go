@@ -16,15 +16,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/connectors"
 )
 
 // The offsets API follows Kafka Connect's (KIP-875): source offsets are the
 // partition/offset JSON objects a source task committed, kept in etcd;
 // sink offsets are the consumer group connect-<name>'s offsets in Kafka,
 // shown as {"kafka_topic","kafka_partition"} / {"kafka_offset"}.
-
-// sinkGroup is a sink connector's consumer group, as Kafka Connect names it.
-func sinkGroup(connector string) string { return "connect-" + connector }
 
 type sinkPartition struct {
 	Topic     string `json:"kafka_topic"`
@@ -101,7 +99,7 @@ func (a *connectorAPI) GetConnectorOffsets(ctx context.Context, req *connect.Req
 			return nil, err
 		}
 		defer adm.Close()
-		resp, err := adm.FetchOffsets(ctx, sinkGroup(c.Name))
+		resp, err := adm.FetchOffsets(ctx, connectors.SinkGroupID(c.Name))
 		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 			return nil, kafkaErr(err)
 		}
@@ -220,7 +218,7 @@ func (a *connectorAPI) alterSink(ctx context.Context, name string, offsets []*sl
 		return err
 	}
 	defer adm.Close()
-	group := sinkGroup(name)
+	group := connectors.SinkGroupID(name)
 	if len(set) > 0 {
 		resp, err := adm.CommitOffsets(ctx, group, set)
 		if err == nil {
@@ -268,12 +266,12 @@ func (a *connectorAPI) ResetConnectorOffsets(ctx context.Context, req *connect.R
 			return nil, err
 		}
 		defer adm.Close()
-		resp, err := adm.DeleteGroup(ctx, sinkGroup(c.Name))
+		resp, err := adm.DeleteGroup(ctx, connectors.SinkGroupID(c.Name))
 		if err == nil {
 			err = resp.Err
 		}
 		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-			return nil, groupErr(sinkGroup(c.Name), err)
+			return nil, groupErr(connectors.SinkGroupID(c.Name), err)
 		}
 	} else {
 		k := a.cp.keys

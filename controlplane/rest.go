@@ -153,6 +153,14 @@ func (r *restAPI) listConnectors(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, names)
 		return
 	}
+	// Statuses come from one read of the state, not one per connector.
+	var snap *snapshot
+	if slices.Contains(expand, "status") {
+		if snap, err = load(ctx, r.cp.etcd, r.cp.keys); err != nil {
+			fail(w, etcdErr(err))
+			return
+		}
+	}
 	out := map[string]map[string]any{}
 	for _, c := range res.Msg.GetConnectors() {
 		m := map[string]any{}
@@ -161,7 +169,10 @@ func (r *restAPI) listConnectors(w http.ResponseWriter, req *http.Request) {
 			case "info":
 				m["info"] = kcjson.ConnectorInfo(c)
 			case "status":
-				st, _, err := r.api.status(ctx, c.GetName())
+				st, err := r.api.statusIn(ctx, snap, c.GetName())
+				if connect.CodeOf(err) == connect.CodeNotFound {
+					continue // deleted meanwhile
+				}
 				if err != nil {
 					fail(w, err)
 					return

@@ -145,11 +145,7 @@ func newPlacer(snap *snapshot) *placer {
 
 // matches reports whether agent may run tasks of connector c, room aside.
 func (p *placer) matches(c, agent string) bool {
-	a, ok := p.snap.agents[agent]
-	if !ok || a.Draining || p.bad[c] != nil {
-		return false
-	}
-	return p.sels[c].Matches(a.Labels)
+	return p.bad[c] == nil && p.eligible(p.sels[c], agent)
 }
 
 func (p *placer) room(agent string) bool {

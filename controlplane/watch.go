@@ -75,7 +75,7 @@ func watchPrefixes(ctx context.Context, cli *clientv3.Client, log *slog.Logger, 
 				return
 			case m := <-merged:
 				r := m.r
-				if r.CompactRevision > 0 || errors.Is(r.Err(), rpctypes.ErrCompacted) {
+				if compacted(r) {
 					log.Info("watch fell behind a compaction; reloading", "compacted", r.CompactRevision)
 					next = nil
 					break loop
@@ -99,4 +99,11 @@ func watchPrefixes(ctx context.Context, cli *clientv3.Client, log *slog.Logger, 
 			return
 		}
 	}
+}
+
+// compacted reports whether a watch fell behind a compaction: the
+// revision it resumes from is gone, and its reader must read everything
+// again.
+func compacted(r clientv3.WatchResponse) bool {
+	return r.CompactRevision > 0 || errors.Is(r.Err(), rpctypes.ErrCompacted)
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/agent/runtime"
 	"github.com/sluicehq/sluice/connectors"
@@ -19,49 +18,13 @@ import (
 // committedSeqnos reads a topic read committed: verifiable-source's values.
 func committedSeqnos(t *testing.T, brokers []string, topic string) []int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	// Up to the last stable offset as of now (the source may still run).
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			left[o.Partition] = o.Offset
-		}
-	})
 	var out []int64
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v", topic, ctx.Err())
+	for _, r := range testenv.ReadCommitted(t, brokers, topic) {
+		var v struct{ Payload int64 }
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("value %q: %v", r.Value, err)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := left[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var v struct{ Payload int64 }
-			if err := json.Unmarshal(r.Value, &v); err != nil {
-				t.Fatalf("value %q: %v", r.Value, err)
-			}
-			out = append(out, v.Payload)
-		})
+		out = append(out, v.Payload)
 	}
 	return out
 }

@@ -24,7 +24,7 @@ const maxPollRecords = 5000
 
 // GroupID is the consumer group of a sink connector, as Kafka Connect names
 // it, so that a connector moved from Kafka Connect keeps its offsets.
-func GroupID(connector string) string { return "connect-" + connector }
+func GroupID(connector string) string { return connectors.SinkGroupID(connector) }
 
 // InstanceID is a sink task's static group member id (KIP-345).
 func InstanceID(connector string, task int) string {
@@ -256,6 +256,19 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		recs := batch[:0]
 		clear(last)
 		var convErr error
+		// A record that fails to convert or transform goes where
+		// errors.tolerance says: it fails the task, or it is skipped (and
+		// sent to the dead letter topic). The record was the last added.
+		bad := func(kr *kgo.Record, se *stageError) bool {
+			fr := &failedRecord{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+				Key: kr.Key, Value: kr.Value, Headers: kr.Headers, Timestamp: kr.Timestamp}
+			if err := eh.handle(ctx, se, fr, nil); err != nil {
+				convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
+				return false
+			}
+			recs = recs[:len(recs)-1]
+			return true
+		}
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			if convErr != nil || len(fp.Records) == 0 {
 				return
@@ -280,26 +293,13 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 						r.Headers[i] = connectors.Header{Key: h.Key, Value: h.Value}
 					}
 				}
-				// A record that fails to convert or transform goes where
-				// errors.tolerance says: it fails the task, or it is
-				// skipped (and sent to the dead letter topic).
-				bad := func(se *stageError) bool {
-					fr := &failedRecord{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
-						Key: kr.Key, Value: kr.Value, Headers: kr.Headers, Timestamp: kr.Timestamp}
-					if err := eh.handle(ctx, se, fr, nil); err != nil {
-						convErr = fmt.Errorf("record %s[%d]@%d: %w", kr.Topic, kr.Partition, kr.Offset, err)
-						return false
-					}
-					recs = recs[:len(recs)-1]
-					return true
-				}
 				if decodeKey || decodeValue {
 					if err := eh.retry(ctx, func() error { return decode(c, r, decodeKey, decodeValue) }); err != nil {
 						var se *stageError
 						if !errors.As(err, &se) {
 							se = &stageError{stage: stageValueConverter, err: err}
 						}
-						if !bad(se) {
+						if !bad(kr, se) {
 							return
 						}
 						continue
@@ -309,7 +309,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 					var keep bool
 					err := eh.retry(ctx, func() (err error) { keep, err = c.chain.Apply(r); return err })
 					if err != nil {
-						if !bad(&stageError{stage: stageTransformation, class: "transforms", err: err}) {
+						if !bad(kr, &stageError{stage: stageTransformation, class: "transforms", err: err}) {
 							return
 						}
 						continue

@@ -42,6 +42,7 @@ import (
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/api/gen/sluice/v1/sluicev1connect"
+	"github.com/sluicehq/sluice/bench/internal/procstat"
 	client "github.com/sluicehq/sluice/clients/go"
 )
 
@@ -173,7 +174,7 @@ func runOnce(o options, nAgents int) (result, error) {
 	}
 
 	time.Sleep(time.Second)
-	r.rssBase = procRSS(pid)
+	r.rssBase = procstat.RSS(pid)
 
 	// Agents.
 	sim := newSim("http://"+addr, nAgents)
@@ -188,7 +189,7 @@ func runOnce(o options, nAgents int) (result, error) {
 	cpu0 := procCPU(pid)
 	time.Sleep(10 * time.Second)
 	r.idleCPU = (procCPU(pid) - cpu0) / 10
-	r.rssIdle = procRSS(pid)
+	r.rssIdle = procstat.RSS(pid)
 
 	// Connectors: every task to schedule.
 	per := o.tasks / o.connectors
@@ -227,7 +228,7 @@ func runOnce(o options, nAgents int) (result, error) {
 	r.scheduleCPU = procCPU(pid) - cpu0
 	r.scheduleWrites = float64(etcdWrites(o.etcd)-w0) / r.schedule.Seconds()
 	time.Sleep(3 * time.Second) // status reports settle
-	r.rssTasks = procRSS(pid)
+	r.rssTasks = procstat.RSS(pid)
 
 	// How fast one change reaches its agent: restart single tasks (an
 	// assignment rewrite, through the same watch and push path as the
@@ -457,34 +458,10 @@ func (s *sim) agent(ctx context.Context, i int, registered func()) {
 	}
 }
 
-// procCPU is a process's CPU seconds (user+system) from /proc.
+// procCPU is a process's CPU seconds (user+system).
 func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
-
-// procRSS is a process's resident memory in bytes.
-func procRSS(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	cpu, _ := procstat.CPU(pid)
+	return cpu
 }
 
 // etcdWrites is etcd's count of key writes (puts and deletes) so far.

@@ -220,27 +220,15 @@ agents that run them. -o json prints Kafka Connect's status shape
 	}
 	pause := lifecycle("pause", "Pause a connector: its tasks stay on their agents and stop moving data",
 		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
-			res, err := c.Connectors.PauseConnector(ctx, connect.NewRequest(&sluicev1.PauseConnectorRequest{Name: name}))
-			if err != nil {
-				return nil, err
-			}
-			return res.Msg.GetConnector(), nil
+			return connectorOf(c.Connectors.PauseConnector(ctx, connect.NewRequest(&sluicev1.PauseConnectorRequest{Name: name})))
 		})
 	resume := lifecycle("resume", "Resume a paused or stopped connector",
 		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
-			res, err := c.Connectors.ResumeConnector(ctx, connect.NewRequest(&sluicev1.ResumeConnectorRequest{Name: name}))
-			if err != nil {
-				return nil, err
-			}
-			return res.Msg.GetConnector(), nil
+			return connectorOf(c.Connectors.ResumeConnector(ctx, connect.NewRequest(&sluicev1.ResumeConnectorRequest{Name: name})))
 		})
 	stop := lifecycle("stop", "Stop a connector: its tasks end and free their agents; config and offsets stay",
 		func(ctx context.Context, c *client.Client, name string) (*sluicev1.Connector, error) {
-			res, err := c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: name}))
-			if err != nil {
-				return nil, err
-			}
-			return res.Msg.GetConnector(), nil
+			return connectorOf(c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: name})))
 		})
 	for _, c := range []*cobra.Command{pause, resume, stop} {
 		addServerFlags(c, g)
@@ -358,6 +346,17 @@ when there is any; -o json prints Kafka Connect's ConfigInfos shape.`,
 
 	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop, restart, validate)
 	return cmd
+}
+
+// connectorOf is the connector a lifecycle call answered with.
+func connectorOf[T any, PT interface {
+	*T
+	GetConnector() *sluicev1.Connector
+}](res *connect.Response[T], err error) (*sluicev1.Connector, error) {
+	if err != nil {
+		return nil, err
+	}
+	return PT(res.Msg).GetConnector(), nil
 }
 
 func exactName(cmd *cobra.Command, args []string) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
+	"github.com/sluicehq/sluice/internal/atomicfile"
 )
 
 // SinkPlugin describes file-sink.
@@ -256,39 +257,10 @@ func (s *sink) Flush(context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(s.offsetsPath(), b); err != nil {
+	if err := atomicfile.Write(s.offsetsPath(), b); err != nil {
 		return fmt.Errorf("commit offsets beside %s: %w", s.path, err)
 	}
 	s.committed = so
-	return nil
-}
-
-// writeAtomic replaces path with b: a crash leaves the old or the new
-// content, never a mix.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 	return nil
 }
 

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	client "github.com/sluicehq/sluice/clients/go"
@@ -240,88 +238,16 @@ func (e *chaosEnv) finishSides(scenario string, recover time.Duration, srcDup, s
 	}
 }
 
-// readValues reads the whole topic (read committed): its values as text.
-func (e *chaosEnv) readValues() []string {
-	t := e.t
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka...), kgo.ConsumeTopics(e.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, e.topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			left[o.Partition] = o.Offset
-		}
-	})
-	var out []string
-	for len(left) > 0 && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= left[r.Partition] {
-				delete(left, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				out = append(out, string(r.Value))
-			}
-		})
-	}
-	return out
-}
-
 // readTopic reads the whole topic (read committed): (task, seqno) pairs.
 func (e *chaosEnv) readTopic() [][2]int64 {
-	t := e.t
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafka...), kgo.ConsumeTopics(e.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	// The last stable offset: with transactions, the last offset may be a
-	// marker, not a record.
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, e.topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			left[o.Partition] = o.Offset
-		}
-	})
 	var out [][2]int64
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v (partitions left %v)", e.topic, ctx.Err(), left)
+	for _, r := range testenv.ReadCommitted(e.t, e.kafka, e.topic) {
+		var k, v struct{ Payload int64 }
+		if json.Unmarshal(r.Key, &k) != nil || json.Unmarshal(r.Value, &v) != nil {
+			e.t.Errorf("record %s[%d]@%d is not verifiable-source's: %q %q", r.Topic, r.Partition, r.Offset, r.Key, r.Value)
+			continue
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Attrs.IsControl() {
-				if r.Offset+1 >= left[r.Partition] {
-					delete(left, r.Partition)
-				}
-				return
-			}
-			var k, v struct{ Payload int64 }
-			if json.Unmarshal(r.Key, &k) != nil || json.Unmarshal(r.Value, &v) != nil {
-				t.Errorf("record %s[%d]@%d is not verifiable-source's: %q %q", r.Topic, r.Partition, r.Offset, r.Key, r.Value)
-				return
-			}
-			out = append(out, [2]int64{k.Payload, v.Payload})
-			if r.Offset+1 >= left[r.Partition] {
-				delete(left, r.Partition)
-			}
-		})
+		out = append(out, [2]int64{k.Payload, v.Payload})
 	}
 	return out
 }
@@ -342,6 +268,26 @@ func (e *chaosEnv) agentNames() []string {
 	return names
 }
 
+// waitRunningWithout waits until every task of both connectors runs on an
+// agent other than a.
+func (e *chaosEnv) waitRunningWithout(a string) {
+	e.t.Helper()
+	testenv.WaitFor(e.t, 60*time.Second, "every task running without "+a, func() bool {
+		for _, name := range []string{e.src, e.snk} {
+			st := e.c.status(name)
+			if st == nil {
+				return false
+			}
+			for _, ts := range st.GetTasks() {
+				if ts.GetState() != sluicev1.State_STATE_RUNNING || ts.GetWorkerId() == a {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
 // bounce stops agents one after the other with sig, waits until every task
 // runs again, and starts the agent again; it returns the worst recovery.
 func (e *chaosEnv) bounce(sig syscall.Signal) time.Duration {
@@ -353,20 +299,7 @@ func (e *chaosEnv) bounce(sig syscall.Signal) time.Duration {
 		stopped := time.Now()
 		e.agents[a].signal(sig)
 		// Every task back on a live agent.
-		testenv.WaitFor(e.t, 60*time.Second, "every task running without "+a, func() bool {
-			for _, name := range []string{e.src, e.snk} {
-				st := e.c.status(name)
-				if st == nil {
-					return false
-				}
-				for _, ts := range st.GetTasks() {
-					if ts.GetState() != sluicev1.State_STATE_RUNNING || ts.GetWorkerId() == a {
-						return false
-					}
-				}
-			}
-			return true
-		})
+		e.waitRunningWithout(a)
 		worst = max(worst, time.Since(stopped))
 		e.agents[a].start()
 	}
@@ -436,20 +369,7 @@ func TestChaosPausedZombie(t *testing.T) {
 	a := "agent-1"
 	paused := time.Now()
 	_ = e.agents[a].cmd.Process.Signal(syscall.SIGSTOP)
-	testenv.WaitFor(t, 60*time.Second, "every task running without the paused agent", func() bool {
-		for _, name := range []string{e.src, e.snk} {
-			st := e.c.status(name)
-			if st == nil {
-				return false
-			}
-			for _, ts := range st.GetTasks() {
-				if ts.GetState() != sluicev1.State_STATE_RUNNING || ts.GetWorkerId() == a {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	e.waitRunningWithout(a)
 	recover := time.Since(paused)
 	time.Sleep(time.Second)
 	_ = e.agents[a].cmd.Process.Signal(syscall.SIGCONT)
@@ -510,11 +430,10 @@ func TestChaosFileSinkExactlyOnce(t *testing.T) {
 		sent: total, lost: lost, dup: dup})
 	if lost != 0 || dup != 0 {
 		// Say which side repeated: the topic (read committed) or the file.
-		ce := &chaosEnv{t: t, kafka: c.kafka, topic: topic}
 		inTopic := map[string]int{}
 		topicDup := 0
-		for _, line := range ce.readValues() {
-			if inTopic[line]++; inTopic[line] == 2 {
+		for _, r := range testenv.ReadCommitted(t, c.kafka, topic) {
+			if inTopic[string(r.Value)]++; inTopic[string(r.Value)] == 2 {
 				topicDup++
 			}
 		}
