@@ -7,8 +7,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 KAFKA_ADDR ?= 127.0.0.1:9092
 ETCD_ADDR ?= 127.0.0.1:2379
+PG_ADDR ?= 127.0.0.1:5432
+MARIADB_ADDR ?= 127.0.0.1:3306
 # Tests that need a real dependency fail instead of skipping when it is absent.
-TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) SLUICE_TEST_REQUIRE=1
+TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) \
+	SLUICE_TEST_POSTGRES=$(PG_ADDR) SLUICE_TEST_MARIADB=$(MARIADB_ADDR) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -race -timeout 20m
 
 .PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane chaos help
@@ -24,9 +27,11 @@ build: ## Build bin/sluice
 dev: build ## Run etcd, control plane, agent and a Kafka-protocol broker in one process, with a demo pipeline
 	bin/sluice dev --demo --data-dir .data/dev
 
-test-deps: ## Install and start a real Kafka broker and a real etcd (idempotent)
+test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL and MariaDB (idempotent)
 	deploy/local/kafka.sh start
 	deploy/local/etcd.sh start
+	deploy/local/postgres.sh start
+	deploy/local/mariadb.sh start
 
 test: test-deps ## Install dependencies and run every test, integration tests included
 	$(TEST_ENV) SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) SLUICE_TEST_KC_PYTHON=$$(deploy/local/pyclient.sh python) \
@@ -49,9 +54,11 @@ lint: ## buf lint and format check, go vet, gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
 
-deps-stop: ## Stop the local Kafka and etcd
+deps-stop: ## Stop the local Kafka, etcd, PostgreSQL and MariaDB
 	-deploy/local/kafka.sh stop
 	-deploy/local/etcd.sh stop
+	-deploy/local/postgres.sh stop
+	-deploy/local/mariadb.sh stop
 
 clean: ## Remove build output and dev data
 	rm -rf bin .data

@@ -193,6 +193,10 @@ type Plugin struct {
 	// Spec lists the connector's own config fields; the common ones
 	// (CommonSourceSpec, CommonSinkSpec) are added by the registry.
 	Spec Spec
+	// Check finds problems that involve several fields of a config each
+	// of whose fields is valid (for example a mode that needs another
+	// field set). Nil means none.
+	Check func(cfg Config) []FieldError
 	// TaskConfigs splits a validated connector config into at most maxTasks
 	// task configs. Each task config holds the whole connector config plus
 	// the task's own keys. Nil means one task per tasks.max, each with the

@@ -259,6 +259,9 @@ func (r *Registry) Validate(raw map[string]string) (*Plugin, []FieldError) {
 		return nil, []FieldError{{KeyConnectorClass, fmt.Sprintf("no connector named %q; known: %s", class, strings.Join(names, ", "))}}
 	}
 	errs := p.FullSpec().Validate(raw)
+	if len(errs) == 0 && p.Check != nil {
+		errs = p.Check(NewConfig(p.FullSpec(), raw))
+	}
 	if p.Type == SinkType {
 		topics, regex := strings.TrimSpace(raw[KeyTopics]), strings.TrimSpace(raw[KeyTopicsRegex])
 		switch {

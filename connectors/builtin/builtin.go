@@ -5,6 +5,8 @@
 //	file-source  org.apache.kafka.connect.file.FileStreamSourceConnector, FileStreamSource
 //	file-sink    org.apache.kafka.connect.file.FileStreamSinkConnector, FileStreamSink
 //	datagen      DatagenConnector: generated records for demos and benchmarks
+//	jdbc-source  io.confluent.connect.jdbc.JdbcSourceConnector: tables of PostgreSQL, MySQL, MariaDB
+//	jdbc-sink    io.confluent.connect.jdbc.JdbcSinkConnector: into those tables
 //	verifiable-source, verifiable-sink
 //	             org.apache.kafka.connect.tools.Verifiable{Source,Sink}Connector:
 //	             sequence numbers per task, for proving delivery guarantees
@@ -16,13 +18,14 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
+	"github.com/sluicehq/sluice/connectors/jdbc"
 	"github.com/sluicehq/sluice/connectors/verifiable"
 )
 
 // Plugins returns the built-in connector plugins.
 func Plugins() []*connectors.Plugin {
 	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin(),
-		verifiable.SourcePlugin(), verifiable.SinkPlugin()}
+		verifiable.SourcePlugin(), verifiable.SinkPlugin(), jdbc.SourcePlugin(), jdbc.SinkPlugin()}
 }
 
 // Register adds every built-in connector to r. It fails if r already
