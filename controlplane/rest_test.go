@@ -179,7 +179,8 @@ func TestKafkaConnectConfigsOverREST(t *testing.T) {
 		t.Skipf("no configs in %s", dir)
 	}
 	cp, _ := start(t, 0, func(c *Config) { c.Registry = builtin.Registry() })
-	mustRun := map[string]bool{"file-sink-filter-predicate.json": true, "file-source-hoist-insert-json.json": true}
+	mustRun := map[string]bool{"file-sink-filter-predicate.json": true, "file-source-hoist-insert-json.json": true,
+		"jdbc-source-postgres-ts-inc.json": true, "jdbc-sink-mariadb-upsert-dlq.json": true}
 	for _, f := range files {
 		body, err := os.ReadFile(f)
 		if err != nil {

@@ -316,13 +316,13 @@ func TestConfigChecks(t *testing.T) {
 		return m
 	}
 	for raw, want := range map[*map[string]string]string{
-		ptr(with(keyMode, "incrementing")):                          "incrementing.column.name: is required with mode=incrementing",
-		ptr(with(keyMode, "timestamp")):                             "timestamp.column.name: is required",
-		ptr(with(keyMode, "bulk", keyURL, "postgresql://h/db")):     "connection.url: \"postgresql://h/db\" is not a JDBC URL",
-		ptr(with(keyMode, "bulk", keyURL, "jdbc:oracle:thin:@h:1")): "not supported",
+		ptr(with(keyMode, "incrementing")):                                       "incrementing.column.name: is required with mode=incrementing",
+		ptr(with(keyMode, "timestamp")):                                          "timestamp.column.name: is required",
+		ptr(with(keyMode, "bulk", keyURL, "postgresql://h/db")):                  "connection.url: \"postgresql://h/db\" is not a JDBC URL",
+		ptr(with(keyMode, "bulk", keyURL, "jdbc:oracle:thin:@h:1")):              "not supported",
 		ptr(with(keyMode, "bulk", keyQuery, "select 1", keyTableWhitelist, "a")): "table.whitelist: cannot be set with query",
-		ptr(with(keyMode, "sometimes")):                             "mode: \"sometimes\" is not one of",
-		ptr(with(keyMode, "bulk")):                                  "",
+		ptr(with(keyMode, "sometimes")):                                          "mode: \"sometimes\" is not one of",
+		ptr(with(keyMode, "bulk")):                                               "",
 	} {
 		if got := check(*raw); (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("%v: got %q, want %q", *raw, got, want)

@@ -65,7 +65,7 @@ func connectionFields(group string) []connectors.Field {
 	return []connectors.Field{
 		{Name: keyURL, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: group,
 			Validate: func(v string) error { _, err := parseURL(v, "", ""); return err },
-			Doc: "JDBC connection URL: jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db or jdbc:mariadb://host:3306/db, with the drivers' parameters (user, password, sslmode, ssl)."},
+			Doc:      "JDBC connection URL: jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db or jdbc:mariadb://host:3306/db, with the drivers' parameters (user, password, sslmode, ssl)."},
 		{Name: keyUser, Type: connectors.TypeString, Importance: connectors.High, Group: group,
 			Doc: "JDBC connection user."},
 		{Name: keyPassword, Type: connectors.TypePassword, Importance: connectors.High, Group: group,

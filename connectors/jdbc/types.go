@@ -115,7 +115,9 @@ func resultColumn(name, dbType string, precision, scale int64, hasSize, optional
 	return set(schema.StringSchema(), asString)
 }
 
-type integer interface{ ~int8 | ~int16 | ~int32 | ~int64 }
+type integer interface {
+	~int8 | ~int16 | ~int32 | ~int64
+}
 
 func asInt[T integer](v any) (any, error) {
 	var n int64
