@@ -74,6 +74,10 @@ type TaskInfo struct {
 	// Spec and with config provider references resolved.
 	Config Config
 	Logger *slog.Logger
+	// Progress, when set, shows a message in the task's status while it
+	// runs (for example a snapshot's progress); call it from Poll or Put,
+	// not from Open.
+	Progress func(message string)
 }
 
 // SourceContext is what a source task gets when it opens.

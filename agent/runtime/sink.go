@@ -171,7 +171,8 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(cfg.List(connectors.KeyTopics)...))
 	}
-	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log}
+	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log,
+		Progress: func(msg string) { t.report(StateRunning, "", msg) }}
 	if err := sink.Open(ctx, connectors.SinkContext{TaskInfo: info}); err != nil {
 		return fmt.Errorf("open %s: %w", p.Name, err)
 	}

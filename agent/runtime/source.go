@@ -76,7 +76,8 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	}
 
 	src := p.NewSource()
-	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log}
+	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log,
+		Progress: func(msg string) { t.report(StateRunning, "", msg) }}
 	if err := src.Open(ctx, connectors.SourceContext{TaskInfo: info, Offsets: newOffsetReader(t.resume)}); err != nil {
 		return fmt.Errorf("open %s: %w", p.Name, err)
 	}

@@ -108,7 +108,7 @@ func TestSinkUpsertsAndDeletesByKey(t *testing.T) {
 			s := openSink(t, db, map[string]string{keyInsertMode: insertUpsert, keyPKMode: pkRecordKey, keyPKFields: "id",
 				keyDeleteEnabled: "true", keyAutoCreate: "true", keyTableFormat: "orders_copy", keyBatchSize: "2"})
 			put(t, s, keyed("o", 0, 1, order(1, "apple", 150)), keyed("o", 1, 2, order(2, "pear", 99)),
-				keyed("o", 2, 1, order(1, "apple", 175)), // the same key twice in one batch
+				keyed("o", 2, 1, order(1, "apple", 175)),                    // the same key twice in one batch
 				keyed("o", 3, 3, order(3, "fig", 1)), keyed("o", 4, 3, nil)) // and a delete after an insert
 			want := []string{"1|apple|1.75|2024-05-06T07:08:09.123", "2|pear|0.99|2024-05-06T07:08:09.123"}
 			if got := rows(t, db, "SELECT id, item, price, at FROM orders_copy ORDER BY id"); fmt.Sprint(got) != fmt.Sprint(want) {
