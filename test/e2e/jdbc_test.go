@@ -117,3 +117,61 @@ func TestJDBCPostgresToMariaDB(t *testing.T) {
 		t.Fatalf("primary key of orders_copy: %v", got)
 	}
 }
+
+// TestPostgresCDCToMariaDB runs the Debezium config users write (unwrap
+// with deletes rewritten, then a reroute) unchanged but for where it points,
+// into Confluent's JDBC sink upserting and deleting in MariaDB. Through a
+// snapshot, inserts, updates, deletes and a SIGKILL of the agent in the
+// middle, the MariaDB table ends equal to the PostgreSQL one.
+func TestPostgresCDCToMariaDB(t *testing.T) {
+	pg, maria := testenv.Postgres(t), testenv.MariaDB(t)
+	pg.Exec(t, `CREATE TABLE products (id INT PRIMARY KEY, name TEXT NOT NULL, qty INT)`,
+		`CREATE TABLE stock (id INT PRIMARY KEY, n INT)`,
+		`INSERT INTO products SELECT i, 'p' || i, i FROM generate_series(1, 300) i`)
+	// The config reads its password from the agent's environment.
+	t.Setenv("SLUICE_EXAMPLE_PG_PASSWORD", "sluice")
+	c := newCluster(t)
+	agent := c.startAgent("agent-cdc")
+
+	uniq := strings.ReplaceAll(pg.Name, "_", "-")
+	src := kcConfig(t, "debezium-postgres-unwrap-reroute.json")
+	src["database.hostname"], src["database.port"], src["database.dbname"] = pg.Host, pg.Port, pg.Name
+	src["slot.name"], src["publication.name"] = "slot_"+pg.Name[len(pg.Name)-8:], "pub_"+pg.Name[len(pg.Name)-8:]
+	src["topic.prefix"] = "inv-" + uniq
+	src["transforms.reroute.regex"] = `inv-` + uniq + `\.public\.(.*)`
+	src["transforms.reroute.replacement"] = uniq + ".$1"
+	src["slot.drop.on.stop"] = "false"
+	c.apply("inventory-cdc", src)
+	c.apply("products-to-mariadb", map[string]string{
+		"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "topics": uniq + ".products",
+		"connection.url": maria.JDBC, "connection.user": "sluice", "connection.password": "sluice",
+		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true", "auto.create": "true", "auto.evolve": "true",
+		"table.name.format": "products",
+		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+	})
+	c.waitRunning("inventory-cdc")
+	c.waitRunning("products-to-mariadb")
+	const cols = "id, name, qty"
+	equal := func() bool {
+		return slices.Equal(tableRows(t, pg, "SELECT "+cols+" FROM products"), tableRows(t, maria, "SELECT "+cols+" FROM products"))
+	}
+	testenv.WaitFor(t, time.Minute, "the snapshot's 300 rows in MariaDB", equal)
+
+	pg.Exec(t, `UPDATE products SET qty = qty * 10 WHERE id % 3 = 0`, `DELETE FROM products WHERE id % 5 = 0`,
+		`INSERT INTO products SELECT i, 'q' || i, i FROM generate_series(301, 600) i`)
+	agent.kill()
+	pg.Exec(t, `UPDATE products SET name = name || '!' WHERE id % 7 = 0`, `DELETE FROM products WHERE id % 11 = 0`,
+		`INSERT INTO products SELECT i, 'r' || i, NULL FROM generate_series(601, 700) i`)
+	agent.start()
+	testenv.WaitFor(t, 2*time.Minute, "MariaDB to equal PostgreSQL after the kill", equal)
+	var n int
+	_ = pg.DB.QueryRow("SELECT count(*) FROM products").Scan(&n)
+	if got := len(tableRows(t, maria, "SELECT id FROM products")); got != n {
+		t.Fatalf("%d rows in MariaDB, %d in PostgreSQL", got, n)
+	}
+	// The snapshot's progress was shown in the task's status.
+	if st := c.status("inventory-cdc"); st == nil || len(st.GetTasks()) != 1 {
+		t.Fatalf("status: %v", st)
+	}
+}
