@@ -147,7 +147,7 @@ func TestPostgresCDCToMariaDB(t *testing.T) {
 		"connection.url": maria.JDBC, "connection.user": "sluice", "connection.password": "sluice",
 		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true", "auto.create": "true", "auto.evolve": "true",
 		"table.name.format": "products",
-		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
+		"key.converter":     "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
 		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 	})
 	c.waitRunning("inventory-cdc")
