@@ -8,6 +8,7 @@
 //	jdbc-source  io.confluent.connect.jdbc.JdbcSourceConnector: tables of PostgreSQL, MySQL, MariaDB
 //	jdbc-sink    io.confluent.connect.jdbc.JdbcSinkConnector: into those tables
 //	postgres-cdc io.debezium.connector.postgresql.PostgresConnector: Debezium's change events
+//	mysql-cdc    io.debezium.connector.mysql.MySqlConnector (and MariaDbConnector): binlog change events
 //	verifiable-source, verifiable-sink
 //	             org.apache.kafka.connect.tools.Verifiable{Source,Sink}Connector:
 //	             sequence numbers per task, for proving delivery guarantees
@@ -17,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/cdc/mysqlcdc"
 	"github.com/sluicehq/sluice/connectors/cdc/pgcdc"
 	"github.com/sluicehq/sluice/connectors/datagen"
 	"github.com/sluicehq/sluice/connectors/file"
@@ -27,7 +29,7 @@ import (
 // Plugins returns the built-in connector plugins.
 func Plugins() []*connectors.Plugin {
 	return []*connectors.Plugin{file.SourcePlugin(), file.SinkPlugin(), datagen.Plugin(),
-		verifiable.SourcePlugin(), verifiable.SinkPlugin(), jdbc.SourcePlugin(), jdbc.SinkPlugin(), pgcdc.Plugin()}
+		verifiable.SourcePlugin(), verifiable.SinkPlugin(), jdbc.SourcePlugin(), jdbc.SinkPlugin(), pgcdc.Plugin(), mysqlcdc.Plugin()}
 }
 
 // Register adds every built-in connector to r. It fails if r already
