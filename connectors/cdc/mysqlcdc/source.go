@@ -807,4 +807,3 @@ func (s *source) Close() error {
 	}
 	return nil
 }
-
