@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/schema"
 )
 
@@ -178,6 +179,28 @@ func (t *Table) Event(op Op, before, after []any, source *schema.StructValue, no
 	v.Values[6] = now.UnixMicro()
 	v.Values[7] = now.UnixNano()
 	return v
+}
+
+// Records appends a change's records to out: the event, keyed by the row's
+// key, and after a delete (when tombstones is set) a tombstone, so that
+// compaction can remove the key.
+func (t *Table) Records(out []connectors.Record, op Op, before, after []any, src *schema.StructValue,
+	partition, offset map[string]any, tombstones bool) []connectors.Record {
+	row := after
+	if row == nil {
+		row = before
+	}
+	rec := connectors.Record{Topic: t.Topic, Partition: -1, ValueSchema: t.Envelope,
+		ValueData: t.Event(op, before, after, src, time.Now()), SourcePartition: partition, SourceOffset: offset}
+	if k := t.KeyOf(row); k != nil {
+		rec.KeySchema, rec.KeyData = t.Key, k
+	}
+	out = append(out, rec)
+	if op == Delete && tombstones {
+		out = append(out, connectors.Record{Topic: t.Topic, Partition: -1, KeySchema: rec.KeySchema, KeyData: rec.KeyData,
+			SourcePartition: partition, SourceOffset: offset})
+	}
+	return out
 }
 
 // Filter is Debezium's include and exclude lists: regular expressions that

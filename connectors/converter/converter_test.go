@@ -160,15 +160,15 @@ func TestFromConfig(t *testing.T) {
 func TestTwosComplement(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int64{0, 1, -1, 127, 128, -128, -129, 255, 256, -256, 12345, -12345} {
-		b := twosComplement(big.NewInt(n))
-		if got := fromTwosComplement(b).Int64(); got != n {
+		b := schema.TwosComplement(big.NewInt(n))
+		if got := schema.FromTwosComplement(b).Int64(); got != n {
 			t.Errorf("%d -> %x -> %d", n, b, got)
 		}
 	}
-	if b := twosComplement(big.NewInt(128)); len(b) != 2 || b[0] != 0 {
+	if b := schema.TwosComplement(big.NewInt(128)); len(b) != 2 || b[0] != 0 {
 		t.Errorf("128 -> %x, want 0080", b)
 	}
-	if b := twosComplement(big.NewInt(-128)); len(b) != 1 || b[0] != 0x80 {
+	if b := schema.TwosComplement(big.NewInt(-128)); len(b) != 1 || b[0] != 0x80 {
 		t.Errorf("-128 -> %x, want 80", b)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,7 +185,7 @@ func (c *jsonConverter) appendValue(buf []byte, s *schema.Schema, v any) ([]byte
 		if c.decimalNumeric {
 			return append(buf, d.String()...), nil
 		}
-		return appendBase64(buf, twosComplement(d.Unscaled)), nil
+		return appendBase64(buf, schema.TwosComplement(d.Unscaled)), nil
 	case schema.DateName, schema.TimeName, schema.TimestampName:
 		t, ok := v.(time.Time)
 		if !ok {
@@ -401,7 +400,7 @@ func (c *jsonConverter) appendSchemaless(buf []byte, v any) ([]byte, error) {
 		if c.decimalNumeric {
 			return append(buf, x.String()...), nil
 		}
-		return appendBase64(buf, twosComplement(x.Unscaled)), nil
+		return appendBase64(buf, schema.TwosComplement(x.Unscaled)), nil
 	case time.Time:
 		return strconv.AppendInt(buf, x.UnixMilli(), 10), nil
 	case []any:
@@ -615,13 +614,13 @@ func (c *jsonConverter) toConnect(s *schema.Schema, j any) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("decimal: %w", err)
 			}
-			return schema.Decimal{Unscaled: fromTwosComplement(raw), Scale: scale}, nil
+			return schema.Decimal{Unscaled: schema.FromTwosComplement(raw), Scale: scale}, nil
 		case json.Number:
 			d, err := schema.ParseDecimal(string(x))
 			if err != nil {
 				return nil, err
 			}
-			return rescale(d, scale), nil
+			return d.Rescale(scale), nil
 		}
 		return nil, fmt.Errorf("invalid type for Decimal: %T", j)
 	case schema.DateName:
@@ -776,53 +775,6 @@ func schemaless(j any) any {
 		return x
 	}
 	return j
-}
-
-func rescale(d schema.Decimal, scale int32) schema.Decimal {
-	if d.Scale == scale {
-		return d
-	}
-	u := new(big.Int).Set(d.Unscaled)
-	if scale > d.Scale {
-		u.Mul(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale-d.Scale)), nil))
-	} else {
-		u.Quo(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale-scale)), nil))
-	}
-	return schema.Decimal{Unscaled: u, Scale: scale}
-}
-
-// twosComplement is Java's BigInteger.toByteArray: big-endian two's
-// complement, minimal length.
-func twosComplement(x *big.Int) []byte {
-	if x == nil || x.Sign() == 0 {
-		return []byte{0}
-	}
-	if x.Sign() > 0 {
-		b := x.Bytes()
-		if b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	// -x = ^(x-1) in two's complement.
-	m := new(big.Int).Neg(x)
-	m.Sub(m, big.NewInt(1))
-	b := m.Bytes()
-	for i := range b {
-		b[i] = ^b[i]
-	}
-	if len(b) == 0 || b[0]&0x80 == 0 {
-		b = append([]byte{0xff}, b...)
-	}
-	return b
-}
-
-func fromTwosComplement(b []byte) *big.Int {
-	x := new(big.Int).SetBytes(b)
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(len(b)*8)))
-	}
-	return x
 }
 
 func appendBase64(buf, b []byte) []byte {

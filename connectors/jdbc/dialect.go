@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -234,7 +235,7 @@ func (d *dialect) upsert(t tableID, cols, keys []string, rows int) string {
 	d.insertInto(&b, t, cols, rows)
 	nonKey := make([]string, 0, len(cols))
 	for _, c := range cols {
-		if !contains(keys, c) {
+		if !slices.Contains(keys, c) {
 			nonKey = append(nonKey, c)
 		}
 	}
@@ -344,21 +345,4 @@ func (d *dialect) list(b *strings.Builder, names []string, format string) {
 		}
 		fmt.Fprintf(b, format, d.quote(n))
 	}
-}
-
-// maxParams is how many placeholders one statement may hold.
-func (d *dialect) maxParams() int {
-	if d == pgDialect {
-		return 65535
-	}
-	return 65535
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

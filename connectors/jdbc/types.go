@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -201,23 +200,8 @@ func asDecimal(scale int32) func(any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return rescale(d, scale), nil
+		return d.Rescale(scale), nil
 	}
-}
-
-// rescale gives d the scale of its column (the database already rounded
-// it to that scale; this only adds zeros or drops zeros).
-func rescale(d schema.Decimal, scale int32) schema.Decimal {
-	if d.Scale == scale {
-		return d
-	}
-	u := new(big.Int).Set(d.Unscaled)
-	if d.Scale < scale {
-		u.Mul(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale-d.Scale)), nil))
-	} else {
-		u.Quo(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale-scale)), nil))
-	}
-	return schema.Decimal{Unscaled: u, Scale: scale}
 }
 
 func asBool(v any) (any, error) {

@@ -332,3 +332,53 @@ func validate(path string, s *Schema, v any) error {
 	}
 	return nil
 }
+
+// Rescale returns d with the given scale: zeros added, or digits beyond it
+// dropped (truncated toward zero).
+func (d Decimal) Rescale(scale int32) Decimal {
+	if d.Scale == scale || d.Unscaled == nil {
+		return Decimal{Unscaled: d.Unscaled, Scale: scale}
+	}
+	u := new(big.Int).Set(d.Unscaled)
+	if scale > d.Scale {
+		u.Mul(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale-d.Scale)), nil))
+	} else {
+		u.Quo(u, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale-scale)), nil))
+	}
+	return Decimal{Unscaled: u, Scale: scale}
+}
+
+// TwosComplement is Java's BigInteger.toByteArray, the bytes of Kafka
+// Connect's Decimal: big-endian two's complement, minimal length.
+func TwosComplement(x *big.Int) []byte {
+	if x == nil || x.Sign() == 0 {
+		return []byte{0}
+	}
+	if x.Sign() > 0 {
+		b := x.Bytes()
+		if b[0]&0x80 != 0 {
+			b = append([]byte{0}, b...)
+		}
+		return b
+	}
+	// -x = ^(x-1) in two's complement.
+	m := new(big.Int).Neg(x)
+	m.Sub(m, big.NewInt(1))
+	b := m.Bytes()
+	for i := range b {
+		b[i] = ^b[i]
+	}
+	if len(b) == 0 || b[0]&0x80 == 0 {
+		b = append([]byte{0xff}, b...)
+	}
+	return b
+}
+
+// FromTwosComplement reads TwosComplement's bytes.
+func FromTwosComplement(b []byte) *big.Int {
+	x := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(len(b)*8)))
+	}
+	return x
+}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +22,6 @@ import (
 	"github.com/sluicehq/sluice/connectors/cdc"
 	"github.com/sluicehq/sluice/connectors/schema"
 )
-
-var bigTen = big.NewInt(10)
 
 // Config keys, with Debezium's names.
 const (
@@ -422,21 +419,7 @@ func (s *source) serverID() uint32 {
 }
 
 func (s *source) appendEvent(out []connectors.Record, t *table, op cdc.Op, before, after []any, src *schema.StructValue, off map[string]any) []connectors.Record {
-	row := after
-	if row == nil {
-		row = before
-	}
-	rec := connectors.Record{Topic: t.t.Topic, Partition: -1, ValueSchema: t.t.Envelope,
-		ValueData: t.t.Event(op, before, after, src, time.Now()), SourcePartition: s.partition, SourceOffset: off}
-	if k := t.t.KeyOf(row); k != nil {
-		rec.KeySchema, rec.KeyData = t.t.Key, k
-	}
-	out = append(out, rec)
-	if op == cdc.Delete && s.tombstones {
-		out = append(out, connectors.Record{Topic: t.t.Topic, Partition: -1, KeySchema: rec.KeySchema, KeyData: rec.KeyData,
-			SourcePartition: s.partition, SourceOffset: off})
-	}
-	return out
+	return t.t.Records(out, op, before, after, src, s.partition, off, s.tombstones)
 }
 
 // snapshot: the tables to read in one consistent-snapshot transaction.

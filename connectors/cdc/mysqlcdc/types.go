@@ -83,7 +83,7 @@ func (c *column) mapType(o typeOptions) {
 				if err != nil {
 					return nil, err
 				}
-				return rescale(d, scale), nil
+				return d.Rescale(scale), nil
 			})
 		}
 	case "bit":
@@ -310,16 +310,4 @@ func enumValues(colType string) []string {
 		out = append(out, strings.ReplaceAll(p, "''", "'"))
 	}
 	return out
-}
-
-func rescale(d schema.Decimal, scale int32) schema.Decimal {
-	for d.Scale < scale {
-		d.Unscaled.Mul(d.Unscaled, bigTen)
-		d.Scale++
-	}
-	for d.Scale > scale {
-		d.Unscaled.Quo(d.Unscaled, bigTen)
-		d.Scale--
-	}
-	return d
 }

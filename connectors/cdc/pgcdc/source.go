@@ -531,25 +531,9 @@ func (s *source) sourceBlock(r *relation, snapshot string, ts time.Time, xid uin
 	return v
 }
 
-// appendEvent adds a change's records (the event, and a tombstone after a
-// delete) to out.
 func (s *source) appendEvent(out []connectors.Record, r *relation, op cdc.Op, before, after []any,
 	src *schema.StructValue, offset map[string]any) []connectors.Record {
-	row := after
-	if row == nil {
-		row = before
-	}
-	rec := connectors.Record{Topic: r.table.Topic, Partition: -1, ValueSchema: r.table.Envelope,
-		ValueData: r.table.Event(op, before, after, src, time.Now()), SourcePartition: s.partition, SourceOffset: offset}
-	if k := r.table.KeyOf(row); k != nil {
-		rec.KeySchema, rec.KeyData = r.table.Key, k
-	}
-	out = append(out, rec)
-	if op == cdc.Delete && s.tombstones {
-		out = append(out, connectors.Record{Topic: r.table.Topic, Partition: -1, KeySchema: rec.KeySchema, KeyData: rec.KeyData,
-			SourcePartition: s.partition, SourceOffset: offset})
-	}
-	return out
+	return r.table.Records(out, op, before, after, src, s.partition, offset, s.tombstones)
 }
 
 // position follows which transactions Kafka has, to tell the server how

@@ -3,7 +3,6 @@ package pgcdc
 import (
 	"encoding/hex"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -210,7 +209,7 @@ func numericType(typmod int32, optional bool, o typeOptions) (*schema.Schema, de
 			if err != nil {
 				return nil, err
 			}
-			return rescale(d, scale), nil
+			return d.Rescale(scale), nil
 		}
 	}
 	vs := &schema.Schema{Type: schema.Struct, Name: "io.debezium.data.VariableScaleDecimal", Version: 1, Optional: optional,
@@ -225,46 +224,9 @@ func numericType(typmod int32, optional bool, o typeOptions) (*schema.Schema, de
 		}
 		v := schema.NewStruct(vs)
 		v.Values[0] = d.Scale
-		v.Values[1] = twosComplement(d.Unscaled)
+		v.Values[1] = schema.TwosComplement(d.Unscaled)
 		return v, nil
 	}
-}
-
-func rescale(d schema.Decimal, scale int32) schema.Decimal {
-	if d.Scale == scale {
-		return d
-	}
-	u := new(big.Int).Set(d.Unscaled)
-	ten := big.NewInt(10)
-	if d.Scale < scale {
-		u.Mul(u, new(big.Int).Exp(ten, big.NewInt(int64(scale-d.Scale)), nil))
-	} else {
-		u.Quo(u, new(big.Int).Exp(ten, big.NewInt(int64(d.Scale-scale)), nil))
-	}
-	return schema.Decimal{Unscaled: u, Scale: scale}
-}
-
-// twosComplement is Java's BigInteger.toByteArray: big-endian two's
-// complement, shortest form.
-func twosComplement(n *big.Int) []byte {
-	if n.Sign() >= 0 {
-		b := n.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	// -n - 1, inverted.
-	m := new(big.Int).Neg(n)
-	m.Sub(m, big.NewInt(1))
-	b := m.Bytes()
-	if len(b) == 0 || b[0]&0x80 != 0 {
-		b = append([]byte{0}, b...)
-	}
-	for i := range b {
-		b[i] = ^b[i]
-	}
-	return b
 }
 
 // oidTextArray is text[]: every array's text has the same syntax, so its
