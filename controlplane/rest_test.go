@@ -180,7 +180,7 @@ func TestKafkaConnectConfigsOverREST(t *testing.T) {
 	}
 	cp, _ := start(t, 0, func(c *Config) { c.Registry = builtin.Registry() })
 	mustRun := map[string]bool{"file-sink-filter-predicate.json": true, "file-source-hoist-insert-json.json": true,
-		"jdbc-source-postgres-ts-inc.json": true, "jdbc-sink-mariadb-upsert-dlq.json": true}
+		"jdbc-source-postgres-ts-inc.json": true, "jdbc-sink-mariadb-upsert-dlq.json": true, "debezium-postgres-unwrap-reroute.json": true}
 	for _, f := range files {
 		body, err := os.ReadFile(f)
 		if err != nil {

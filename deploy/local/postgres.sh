@@ -43,8 +43,15 @@ install() {
 	log "installing PostgreSQL from Debian's packages (first run only)"
 	local sudo=""
 	[[ $(id -u) == 0 ]] || sudo=sudo
+	# Debian's package would start its own cluster on 5432 where it can;
+	# the policy below keeps it from doing so (this script runs its own).
+	local policy=/usr/sbin/policy-rc.d made=""
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && made=1
+	fi
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql postgresql-contrib >&2 ||
 		{ $sudo apt-get update -q >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql postgresql-contrib >&2; }
+	[[ -n $made ]] && $sudo rm -f "$policy"
 	[[ -n $(pgbin) ]] || { log "PostgreSQL did not install"; exit 1; }
 }
 
@@ -85,8 +92,12 @@ start() {
 	install
 	if ours; then log "already running on 127.0.0.1:$PORT"; return 0; fi
 	if ready; then
-		log "another PostgreSQL answers on 127.0.0.1:$PORT: using it (it needs wal_level=logical and user sluice/sluice)"
-		return 0
+		if PGPASSWORD=sluice "$(pgbin)/psql" -X -q -h 127.0.0.1 -p "$PORT" -U sluice -d sluice -c 'select 1' >/dev/null 2>&1; then
+			log "another PostgreSQL answers on 127.0.0.1:$PORT as sluice: using it (it needs wal_level=logical)"
+			return 0
+		fi
+		log "another PostgreSQL answers on 127.0.0.1:$PORT but not as user sluice: stop it (for Debian's: pg_ctlcluster <version> main stop) or set PG_PORT"
+		exit 1
 	fi
 	initialize
 	log "starting PostgreSQL $("$(pgbin)/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (logs: $LOG)"
