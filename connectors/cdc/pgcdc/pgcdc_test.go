@@ -228,3 +228,29 @@ func TestConfigErrorsSayWhy(t *testing.T) {
 	}
 	_ = schema.Int32
 }
+
+func TestSchemaChangeAndLargeTransaction(t *testing.T) {
+	db := testenv.Postgres(t)
+	db.Exec(t, `CREATE TABLE items (id INT PRIMARY KEY, name TEXT)`)
+	tk := open(t, config(t, db, map[string]string{keySnapshotMode: "no_data"}), offsets{})
+	db.Exec(t, `INSERT INTO items VALUES (1, 'a')`)
+	if recs := tk.read(1); field(t, recs[0], "after.name") != "a" {
+		t.Fatalf("%v", recs)
+	}
+	// A column added mid-stream: the next events carry it.
+	db.Exec(t, `ALTER TABLE items ADD COLUMN qty INT NOT NULL DEFAULT 7`, `INSERT INTO items VALUES (2, 'b', 3)`,
+		`UPDATE items SET name = 'a2' WHERE id = 1`)
+	recs := tk.read(2)
+	if field(t, recs[0], "after.qty") != float64(3) || field(t, recs[1], "after.qty") != float64(7) || field(t, recs[1], "after.name") != "a2" {
+		t.Fatalf("after ALTER: %v", recs)
+	}
+	// One transaction of 25,000 rows, many batches: all of it, in order.
+	db.Exec(t, `INSERT INTO items SELECT i, 'x', i FROM generate_series(3, 25002) i`)
+	recs = tk.read(25000)
+	for i, r := range recs {
+		if id := field(t, r, "after.id"); id != float64(i+3) {
+			t.Fatalf("event %d has id %v", i, id)
+		}
+	}
+	tk.quiet()
+}
