@@ -176,3 +176,44 @@ func TestPostgresCDCToMariaDB(t *testing.T) {
 		t.Fatalf("%d rows in MariaDB, %d in PostgreSQL", got, n)
 	}
 }
+
+// TestMariaDBCDCToPostgres captures MariaDB's binary log with a Debezium
+// MySQL config into jdbc-sink upserting and deleting in PostgreSQL: through
+// the snapshot, changes and a SIGKILL of the agent, the copy ends equal.
+func TestMariaDBCDCToPostgres(t *testing.T) {
+	maria, pg := testenv.MariaDB(t), testenv.Postgres(t)
+	maria.Exec(t, "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, credit DECIMAL(8,2))")
+	var vals []string
+	for i := 1; i <= 200; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 'c%d', %d.25)", i, i, i))
+	}
+	maria.Exec(t, "INSERT INTO customers VALUES "+strings.Join(vals, ","))
+	c := newCluster(t)
+	agent := c.startAgent("agent-mysql-cdc")
+	prefix := "shop-" + strings.ReplaceAll(maria.Name, "_", "-")
+	c.apply("shop-cdc", map[string]string{
+		"connector.class": "io.debezium.connector.mysql.MySqlConnector", "database.hostname": maria.Host, "database.port": maria.Port,
+		"database.user": "sluice", "database.password": "sluice", "database.server.id": fmt.Sprint(5400 + time.Now().UnixNano()%900),
+		"topic.prefix": prefix, "database.include.list": maria.Name,
+		"transforms": "unwrap", "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+		"transforms.unwrap.delete.handling.mode": "rewrite", "transforms.unwrap.drop.tombstones": "false",
+	})
+	c.apply("customers-to-postgres", map[string]string{
+		"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "topics": prefix + "." + maria.Name + ".customers",
+		"connection.url": pg.JDBC, "connection.user": "sluice", "connection.password": "sluice",
+		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true", "auto.create": "true", "auto.evolve": "true",
+		"table.name.format": "customers",
+	})
+	c.waitRunning("shop-cdc")
+	c.waitRunning("customers-to-postgres")
+	const q = "SELECT id, name, credit FROM customers"
+	equal := func() bool { return slices.Equal(tableRows(t, maria, q), tableRows(t, pg, q)) }
+	testenv.WaitFor(t, time.Minute, "the snapshot's 200 rows in PostgreSQL", equal)
+
+	maria.Exec(t, "UPDATE customers SET credit = credit + 1 WHERE id % 3 = 0", "DELETE FROM customers WHERE id % 5 = 0",
+		"INSERT INTO customers SELECT id + 200, CONCAT('n', id), NULL FROM customers WHERE id <= 100")
+	agent.kill()
+	maria.Exec(t, "UPDATE customers SET name = CONCAT(name, '!') WHERE id % 7 = 0", "DELETE FROM customers WHERE id % 11 = 0")
+	agent.start()
+	testenv.WaitFor(t, 2*time.Minute, "PostgreSQL to equal MariaDB after the kill", equal)
+}
