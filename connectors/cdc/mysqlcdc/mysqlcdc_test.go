@@ -186,3 +186,31 @@ func TestRestartInsideATransaction(t *testing.T) {
 	}
 	tk.quiet()
 }
+
+func TestHeartbeatsCarryThePosition(t *testing.T) {
+	db := testenv.MariaDB(t)
+	db.Exec(t, "CREATE TABLE quiet (id INT PRIMARY KEY)")
+	tk := open(t, config(t, db, map[string]string{keySnapshotMode: "no_data", keyHeartbeat: "200"}), offsets{})
+	start := tk.s.txPos
+	// Changes elsewhere move the binary log; the captured table stays quiet.
+	other := testenv.MariaDB(t)
+	other.Exec(t, "CREATE TABLE busy (id INT PRIMARY KEY)", "INSERT INTO busy VALUES (1), (2)")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatal("no heartbeat past the other database's changes")
+		}
+		recs, err := tk.s.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Topic != "__debezium-heartbeat.shop" {
+				t.Fatalf("unexpected record on %s", r.Topic)
+			}
+			if pos := r.SourceOffset[offPos].(int64); pos > int64(start) {
+				return
+			}
+		}
+	}
+}

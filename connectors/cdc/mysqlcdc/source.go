@@ -44,6 +44,8 @@ const (
 	keyDecimals      = "decimal.handling.mode"
 	keyMaxBatch      = "max.batch.size"
 	keyIncludeQuery  = "include.query"
+	keyHeartbeat     = "heartbeat.interval.ms"
+	keyHeartbeatPre  = "topic.heartbeat.prefix"
 )
 
 // Offset keys, as Debezium's MySQL connector names them: file and pos are
@@ -109,6 +111,10 @@ func Plugin() *connectors.Plugin {
 				Doc:     "DECIMAL as Kafka Connect's Decimal, a double, or text."},
 			{Name: keyMaxBatch, Type: connectors.TypeInt, Default: "2048", Importance: connectors.Low, Group: g,
 				Doc: "Most events handed to Kafka at a time."},
+			{Name: keyHeartbeat, Type: connectors.TypeDuration, Default: "0", Importance: connectors.Medium, Group: g,
+				Doc: "How often to write a heartbeat record (to TOPIC.HEARTBEAT.PREFIX.PREFIX) carrying the binary log position, so the stored offset moves while the captured tables are quiet; 0 writes none."},
+			{Name: keyHeartbeatPre, Type: connectors.TypeString, Default: "__debezium-heartbeat", Importance: connectors.Low, Group: g,
+				Doc: "Prefix of the heartbeat topic."},
 			{Name: keyIncludeQuery, Type: connectors.TypeBoolean, Default: "false", Importance: connectors.Low, Group: g,
 				Doc: "Accepted for Debezium configs; the statement is not recorded."},
 		}},
@@ -168,6 +174,8 @@ type source struct {
 	skipPos           uint32
 	inTx              bool
 	gtid              string
+	heartbeat         time.Duration
+	nextBeat          time.Time
 	out               []connectors.Record
 	pendingRowsEvents []*replication.RowsEvent
 }
@@ -196,6 +204,8 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	}
 	s.tombstones = cfg.Bool(keyTombstones)
 	s.batch = max(1, cfg.Int(keyMaxBatch))
+	s.heartbeat = cfg.Duration(keyHeartbeat)
+	s.nextBeat = time.Now().Add(s.heartbeat)
 	s.srcSchema = cdc.SourceSchema("io.debezium.connector.mysql.Source",
 		schema.Field{Name: "table", Schema: &schema.Schema{Type: schema.String, Optional: true}},
 		schema.Field{Name: "server_id", Schema: schema.Int64Schema()},
@@ -658,6 +668,14 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		if err := s.handle(ctx, ev); err != nil {
 			return s.out, err
 		}
+	}
+	if s.heartbeat > 0 && !s.inTx && time.Now().After(s.nextBeat) {
+		// Between transactions the position is a clean restart point.
+		s.nextBeat = time.Now().Add(s.heartbeat)
+		k, v := cdc.HeartbeatRecord(s.prefix, time.Now())
+		s.out = append(s.out, connectors.Record{Topic: s.cfg.String(keyHeartbeatPre) + "." + s.prefix, Partition: -1,
+			KeySchema: cdc.HeartbeatKey, KeyData: k, ValueSchema: cdc.HeartbeatValue, ValueData: v, SourcePartition: s.partition,
+			SourceOffset: map[string]any{offFile: s.txFile, offPos: int64(s.txPos), offEvent: int64(0), offRow: int64(0), offTsSec: time.Now().Unix()}})
 	}
 	return s.out, nil
 }
