@@ -12,7 +12,11 @@ package connectors
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connectors/schema"
@@ -210,4 +214,39 @@ type Plugin struct {
 	NewSource func() Source
 	// NewSink makes a sink task (sink plugins only).
 	NewSink func() Sink
+}
+
+// Int64 reads a whole number from an offset or from schemaless data, in
+// whatever form it arrived: a Go integer, a float64 or json.Number (after
+// JSON), a Decimal of scale 0, or text.
+func Int64(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case float64:
+		return int64(x), nil
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n, nil
+		}
+		f, err := x.Float64()
+		return int64(f), err
+	case schema.Decimal:
+		if x.Unscaled != nil && x.Scale == 0 && x.Unscaled.IsInt64() {
+			return x.Unscaled.Int64(), nil
+		}
+	case string:
+		return strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+	case []byte:
+		return strconv.ParseInt(strings.TrimSpace(string(x)), 10, 64)
+	}
+	return 0, fmt.Errorf("%v (%T) is not a whole number", v, v)
 }

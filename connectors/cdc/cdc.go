@@ -181,11 +181,8 @@ func (t *Table) Event(op Op, before, after []any, source *schema.StructValue, no
 	return v
 }
 
-// Records appends a change's records to out: the event, keyed by the row's
-// key, and after a delete (when tombstones is set) a tombstone, so that
-// compaction can remove the key.
-func (t *Table) Records(out []connectors.Record, op Op, before, after []any, src *schema.StructValue,
-	partition, offset map[string]any, tombstones bool) []connectors.Record {
+// Record is a change event's record, keyed by the row's key.
+func (t *Table) Record(op Op, before, after []any, src *schema.StructValue, partition, offset map[string]any) connectors.Record {
 	row := after
 	if row == nil {
 		row = before
@@ -195,6 +192,14 @@ func (t *Table) Records(out []connectors.Record, op Op, before, after []any, src
 	if k := t.KeyOf(row); k != nil {
 		rec.KeySchema, rec.KeyData = t.Key, k
 	}
+	return rec
+}
+
+// Records appends a change's records to out: the event and, after a delete
+// when tombstones is set, a tombstone, so that compaction can remove the key.
+func (t *Table) Records(out []connectors.Record, op Op, before, after []any, src *schema.StructValue,
+	partition, offset map[string]any, tombstones bool) []connectors.Record {
+	rec := t.Record(op, before, after, src, partition, offset)
 	out = append(out, rec)
 	if op == Delete && tombstones {
 		out = append(out, connectors.Record{Topic: t.Topic, Partition: -1, KeySchema: rec.KeySchema, KeyData: rec.KeyData,

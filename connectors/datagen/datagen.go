@@ -19,7 +19,6 @@ package datagen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -183,7 +182,7 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	}
 	if sc.Offsets != nil {
 		if off := sc.Offsets.Offset(s.partition); off != nil {
-			n, err := asInt64(off[offsetSequence])
+			n, err := connectors.Int64(off[offsetSequence])
 			if err != nil {
 				return fmt.Errorf("stored offset: %w", err)
 			}
@@ -196,28 +195,6 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 		}
 	}
 	return nil
-}
-
-func asInt64(v any) (int64, error) {
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case float64:
-		return int64(x), nil
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n, nil
-		}
-		f, err := x.Float64()
-		return int64(f), err
-	case string:
-		return strconv.ParseInt(x, 10, 64)
-	}
-	return 0, fmt.Errorf("%v (%T) is not a number", v, v)
 }
 
 // allowance returns how many records the rate allows now, waiting if none.

@@ -26,7 +26,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -148,7 +147,7 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	s.valSchema = &schema.Schema{Type: schema.String}
 	if sc.Offsets != nil {
 		if off := sc.Offsets.Offset(s.partition); off != nil {
-			p, err := asInt64(off[PositionKey])
+			p, err := connectors.Int64(off[PositionKey])
 			if err != nil {
 				return fmt.Errorf("stored offset of %s: %w", s.path, err)
 			}
@@ -157,29 +156,6 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 		}
 	}
 	return nil
-}
-
-// asInt64 reads a number that went through JSON.
-func asInt64(v any) (int64, error) {
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case float64:
-		return int64(x), nil
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n, nil
-		}
-		f, err := x.Float64()
-		return int64(f), err
-	case string:
-		return strconv.ParseInt(x, 10, 64)
-	}
-	return 0, fmt.Errorf("position %v (%T) is not a number", v, v)
 }
 
 // open opens the file at s.pos; it returns false when the file is not

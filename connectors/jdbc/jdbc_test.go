@@ -10,22 +10,11 @@ import (
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/sourcetest"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
-type offsets map[string]map[string]any
-
-func (o offsets) Offset(p map[string]any) map[string]any { return o[fmt.Sprint(p)] }
-
-// commit records the offsets of records, as the runtime would once Kafka
-// has them.
-func (o offsets) commit(recs []connectors.Record) {
-	for _, r := range recs {
-		if r.SourceOffset != nil {
-			o[fmt.Sprint(r.SourcePartition)] = r.SourceOffset
-		}
-	}
-}
+type offsets = sourcetest.Offsets
 
 func sourceConfig(t *testing.T, db *testenv.Database, extra map[string]string) connectors.Config {
 	t.Helper()
@@ -108,7 +97,7 @@ func TestSourceIncrementingResumesFromItsOffset(t *testing.T) {
 			if got := recs[2].SourceOffset[offIncrementing]; got != int64(3) {
 				t.Fatalf("offset %v", recs[2].SourceOffset)
 			}
-			off.commit(recs)
+			off.Commit(recs)
 			quiet(t, s)
 			s.Close()
 			// A restart reads only what is new.
@@ -143,7 +132,7 @@ func TestSourceTimestampIncrementingSeesUpdates(t *testing.T) {
 					t.Fatalf("record %d: %v", i, r.ValueData)
 				}
 			}
-			off.commit(recs)
+			off.Commit(recs)
 			if got := recs[2].SourceOffset; got[offTimestamp] != time.Date(2024, 1, 1, 0, 0, 1, 0, time.UTC).UnixMilli() || got[offIncrementing] != int64(3) {
 				t.Fatalf("offset %v", got)
 			}
@@ -153,7 +142,7 @@ func TestSourceTimestampIncrementingSeesUpdates(t *testing.T) {
 			if field(recs[0], "qty") != int32(11) {
 				t.Fatalf("update: %v", recs[0].ValueData)
 			}
-			off.commit(recs)
+			off.Commit(recs)
 			quiet(t, s)
 			// Restarted from the offset, nothing repeats.
 			s.Close()

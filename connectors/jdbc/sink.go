@@ -139,6 +139,23 @@ func (s *sink) row(r *connectors.Record) (row, error) {
 		out.fields = append(out.fields, sc)
 		out.vals = append(out.vals, v)
 	}
+	// addKeyFields adds the pk.fields of a struct (all of them by default).
+	addKeyFields := func(what string, sc *schema.Schema, vals []any) error {
+		names := s.pkFields
+		if len(names) == 0 {
+			for _, f := range sc.Fields {
+				names = append(names, f.Name)
+			}
+		}
+		for _, n := range names {
+			f := sc.Field(n)
+			if f == nil {
+				return fmt.Errorf("%s: the %s has no field %q (it has %s)", keyPKFields, what, n, fieldNames(sc))
+			}
+			add(n, f.Schema, vals[f.Index])
+		}
+		return nil
+	}
 	// The key columns.
 	switch s.pkMode {
 	case pkKafka:
@@ -168,18 +185,8 @@ func (s *sink) row(r *connectors.Record) (row, error) {
 			add(names[0], schemaOf(r.KeySchema, r.KeyData), r.KeyData)
 			break
 		}
-		names := s.pkFields
-		if len(names) == 0 {
-			for _, f := range ks.Fields {
-				names = append(names, f.Name)
-			}
-		}
-		for _, n := range names {
-			f := ks.Field(n)
-			if f == nil {
-				return row{}, fmt.Errorf("%s: the key has no field %q (it has %s)", keyPKFields, n, fieldNames(ks))
-			}
-			add(n, f.Schema, kv[f.Index])
+		if err := addKeyFields("key", ks, kv); err != nil {
+			return row{}, err
 		}
 	}
 	keys := len(out.cols)
@@ -195,18 +202,8 @@ func (s *sink) row(r *connectors.Record) (row, error) {
 		return row{}, fmt.Errorf("the value is a %T, not a struct or an object: the JDBC sink needs one column per field (with JsonConverter, set value.converter.schemas.enable=true, or send JSON objects)", r.ValueData)
 	}
 	if s.pkMode == pkRecordValue {
-		names := s.pkFields
-		if len(names) == 0 {
-			for _, f := range vs.Fields {
-				names = append(names, f.Name)
-			}
-		}
-		for _, n := range names {
-			f := vs.Field(n)
-			if f == nil {
-				return row{}, fmt.Errorf("%s: the value has no field %q (it has %s)", keyPKFields, n, fieldNames(vs))
-			}
-			add(n, f.Schema, vv[f.Index])
+		if err := addKeyFields("value", vs, vv); err != nil {
+			return row{}, err
 		}
 		keys = len(out.cols)
 	}
@@ -296,14 +293,19 @@ func (s *sink) write(ctx context.Context) error {
 			return err
 		}
 		s.log.Warn("write failed; retrying", "err", err, "attempt", attempt+1, "of", s.retries)
-		_ = sleep(ctx, s.backoff)
+		sleep(ctx, s.backoff)
 		// A table may have changed under us.
 		clear(s.tables)
 	}
 }
 
 func (s *sink) writeOnce(ctx context.Context) error {
+	// Each run of rows of one shape needs its table checked once.
+	var prev *row
 	for i := 0; i < len(s.pending); i++ {
+		if prev != nil && sameShape(prev, &s.pending[i]) {
+			continue
+		}
 		err := s.ensureTable(ctx, &s.pending[i])
 		if errors.Is(err, errNoTable) {
 			// Deleting from a table that is not there deletes nothing.
@@ -314,6 +316,7 @@ func (s *sink) writeOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		prev = &s.pending[i]
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -70,34 +70,9 @@ func put(t *testing.T, s *sink, recs ...connectors.Record) {
 
 func rows(t *testing.T, db *testenv.Database, q string) []string {
 	t.Helper()
-	rs, err := db.DB.Query(q)
+	out, err := db.Rows(q)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rs.Close()
-	cols, _ := rs.Columns()
-	var out []string
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			switch x := v.(type) {
-			case []byte:
-				parts[i] = string(x)
-			case time.Time:
-				parts[i] = x.UTC().Format("2006-01-02T15:04:05.000")
-			default:
-				parts[i] = fmt.Sprint(x)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
 	}
 	return out
 }

@@ -245,36 +245,19 @@ func (s *source) newQuerier(t tableID, partition map[string]any, topic string) *
 	q := &querier{table: t, topic: topic, partition: partition, inc: -1, ts: s.tsStart}
 	if off := s.offsets.Offset(partition); off != nil {
 		if v, ok := off[offIncrementing]; ok {
-			q.inc, _ = toInt64(v)
+			q.inc, _ = connectors.Int64(v)
 		}
 		if v, ok := off[offTimestamp]; ok {
-			ms, _ := toInt64(v)
+			ms, _ := connectors.Int64(v)
 			q.ts = time.UnixMilli(ms).UTC()
 			if v, ok := off[offTimestampNanos]; ok {
-				ns, _ := toInt64(v)
+				ns, _ := connectors.Int64(v)
 				q.ts = time.Unix(q.ts.Unix(), ns).UTC()
 			}
 			q.hasTS = true
 		}
 	}
 	return q
-}
-
-func toInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case float64:
-		return int64(x), true
-	case string:
-		n, err := strconv.ParseInt(x, 10, 64)
-		return n, err == nil
-	}
-	return 0, false
 }
 
 func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
@@ -284,7 +267,8 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		}
 	}
 	if len(s.queriers) == 0 {
-		return nil, sleep(ctx, min(s.interval, time.Until(s.nextTableCheck)))
+		sleep(ctx, min(s.interval, time.Until(s.nextTableCheck)))
+		return nil, nil
 	}
 	// The querier due first; one with an open result set goes on at once.
 	q := s.queriers[0]
@@ -295,7 +279,8 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	}
 	if q.rows == nil {
 		if wait := time.Until(q.next); wait > 0 {
-			return nil, sleep(ctx, wait)
+			sleep(ctx, wait)
+			return nil, nil
 		}
 		if err := s.query(ctx, q); err != nil {
 			q.next = time.Now().Add(s.interval)
@@ -324,9 +309,10 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	return s.out, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
 	if d <= 0 {
-		return nil
+		return
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -334,7 +320,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-	return nil
 }
 
 func (q *querier) what() string {
@@ -506,10 +491,7 @@ func (s *source) record(q *querier) (connectors.Record, error) {
 	}
 	off := make(map[string]any, 3)
 	if q.incIdx >= 0 {
-		n, ok := toInt64(v.Values[q.incIdx])
-		if !ok {
-			n, _ = asIntAny(v.Values[q.incIdx])
-		}
+		n, _ := connectors.Int64(v.Values[q.incIdx])
 		q.inc = n
 		off[offIncrementing] = n
 	}
@@ -525,18 +507,6 @@ func (s *source) record(q *querier) (connectors.Record, error) {
 	}
 	rec.SourceOffset = off
 	return rec, nil
-}
-
-func asIntAny(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case schema.Decimal:
-		return x.Unscaled.Int64(), true
-	}
-	return 0, false
 }
 
 func (s *source) Close() error {
@@ -569,9 +539,7 @@ func openDB(ctx context.Context, ep *endpoint, cfg connectors.Config) (*sql.DB, 
 		if i >= attempts || ctx.Err() != nil {
 			break
 		}
-		if err := sleep(ctx, cfg.Duration(keyBackoff)); err != nil {
-			break
-		}
+		sleep(ctx, cfg.Duration(keyBackoff))
 	}
 	db.Close()
 	return nil, dbError(fmt.Sprintf("connect to %s (%d attempts)", ep, attempts), err)

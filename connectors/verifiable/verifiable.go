@@ -98,7 +98,7 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	s.perSecond = sc.Config.Int64(KeyThroughput)
 	s.partition = map[string]any{partitionID: int(s.task)}
 	if off := sc.Offsets.Offset(s.partition); off != nil {
-		n, err := toInt64(off[offsetSeqno])
+		n, err := connectors.Int64(off[offsetSeqno])
 		if err != nil {
 			return fmt.Errorf("committed offset %v: %w", off, err)
 		}
@@ -179,11 +179,11 @@ func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
-		task, err := toInt64(r.KeyData)
+		task, err := connectors.Int64(r.KeyData)
 		if err != nil {
 			return fmt.Errorf("record %s[%d]@%d: key %v is not a task number: %w", r.Topic, r.Partition, r.Offset, r.KeyData, err)
 		}
-		seqno, err := toInt64(r.ValueData)
+		seqno, err := connectors.Int64(r.ValueData)
 		if err != nil {
 			return fmt.Errorf("record %s[%d]@%d: value %v is not a sequence number: %w", r.Topic, r.Partition, r.Offset, r.ValueData, err)
 		}
@@ -212,26 +212,6 @@ func (s *sink) Close() error {
 		return nil
 	}
 	return s.f.Close()
-}
-
-func toInt64(v any) (int64, error) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), nil
-	case int32:
-		return int64(n), nil
-	case int64:
-		return n, nil
-	case float64:
-		return int64(n), nil
-	case json.Number:
-		return n.Int64()
-	case string:
-		return strconv.ParseInt(strings.TrimSpace(n), 10, 64)
-	case []byte:
-		return strconv.ParseInt(strings.TrimSpace(string(n)), 10, 64)
-	}
-	return 0, fmt.Errorf("unexpected %T", v)
 }
 
 // Report is what Check found for one producer task.

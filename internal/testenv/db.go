@@ -106,3 +106,42 @@ func open(t testing.TB, driver, dsn string) *sql.DB {
 	}
 	return db
 }
+
+// Rows runs a query and returns its rows, each as its values joined by |:
+// text and bytes as text, times as 2006-01-02T15:04:05.000 in UTC, NULL as
+// <nil>, the rest as fmt prints them.
+func (d *Database) Rows(q string) ([]string, error) {
+	rs, err := d.DB.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []string
+	parts := make([]string, len(cols))
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			switch x := v.(type) {
+			case []byte:
+				parts[i] = string(x)
+			case time.Time:
+				parts[i] = x.UTC().Format("2006-01-02T15:04:05.000")
+			default:
+				parts[i] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	return out, rs.Err()
+}

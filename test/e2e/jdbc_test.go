@@ -30,33 +30,12 @@ func kcConfig(t *testing.T, file string) map[string]string {
 	return body.Config
 }
 
-// tableRows reads "SELECT q" into sorted lines, values joined by |.
+// tableRows reads "SELECT q" into sorted lines, values joined by |; an
+// error (a table not there yet) is one line saying so.
 func tableRows(t *testing.T, db *testenv.Database, q string) []string {
-	t.Helper()
-	rs, err := db.DB.Query(q)
+	out, err := db.Rows(q)
 	if err != nil {
 		return []string{"error: " + err.Error()}
-	}
-	defer rs.Close()
-	cols, _ := rs.Columns()
-	var out []string
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, "|"))
 	}
 	slices.Sort(out)
 	return out

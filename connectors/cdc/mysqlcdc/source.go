@@ -25,27 +25,15 @@ import (
 
 // Config keys, with Debezium's names.
 const (
-	keyHost          = "database.hostname"
-	keyPort          = "database.port"
-	keyUser          = "database.user"
-	keyPassword      = "database.password"
-	keyServerID      = "database.server.id"
-	keyTopicPrefix   = "topic.prefix"
-	keyDBInclude     = "database.include.list"
-	keyDBExclude     = "database.exclude.list"
-	keyTableInclude  = "table.include.list"
-	keyTableExclude  = "table.exclude.list"
-	keyColumnExclude = "column.exclude.list"
-	keySnapshotMode  = "snapshot.mode"
-	keySnapshotLock  = "snapshot.locking.mode"
-	keyTombstones    = "tombstones.on.delete"
-	keySkipped       = "skipped.operations"
-	keyTimePrecision = "time.precision.mode"
-	keyDecimals      = "decimal.handling.mode"
-	keyMaxBatch      = "max.batch.size"
-	keyIncludeQuery  = "include.query"
-	keyHeartbeat     = "heartbeat.interval.ms"
-	keyHeartbeatPre  = "topic.heartbeat.prefix"
+	keyHost         = "database.hostname"
+	keyPort         = "database.port"
+	keyUser         = "database.user"
+	keyPassword     = "database.password"
+	keyServerID     = "database.server.id"
+	keyDBInclude    = "database.include.list"
+	keyDBExclude    = "database.exclude.list"
+	keySnapshotLock = "snapshot.locking.mode"
+	keyIncludeQuery = "include.query"
 )
 
 // Offset keys, as Debezium's MySQL connector names them: file and pos are
@@ -72,7 +60,7 @@ func Plugin() *connectors.Plugin {
 		Version: "1.0.0",
 		Description: "Captures row changes from MySQL or MariaDB by reading the binary log (ROW format): a consistent snapshot, " +
 			"then every insert, update and delete, as Debezium's change events on PREFIX.DATABASE.TABLE topics.",
-		Spec: connectors.Spec{Fields: []connectors.Field{
+		Spec: connectors.Spec{Fields: append([]connectors.Field{
 			{Name: keyHost, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: g, Doc: "Host of the server."},
 			{Name: keyPort, Type: connectors.TypeInt, Default: "3306", Importance: connectors.High, Group: g, Doc: "Port of the server."},
 			{Name: keyUser, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: g,
@@ -81,51 +69,18 @@ func Plugin() *connectors.Plugin {
 				Doc: "Password of the user; use a config provider to keep it out of the config."},
 			{Name: keyServerID, Type: connectors.TypeLong, Importance: connectors.Medium, Group: g,
 				Doc: "The replica server id this connector reads the binary log as; unique among the server's replicas. Default: one derived from topic.prefix, between 5400 and 6399."},
-			{Name: keyTopicPrefix, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: g,
-				Doc: "Prefix of the topics (PREFIX.DATABASE.TABLE) and the source block's name."},
 			{Name: keyDBInclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: g, Validate: cdc.ValidateRegexList,
 				Doc: "Regular expressions of the databases to capture; empty captures all but the system's."},
 			{Name: keyDBExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: g, Validate: cdc.ValidateRegexList,
 				Doc: "Regular expressions of databases not to capture."},
-			{Name: keyTableInclude, Type: connectors.TypeList, Importance: connectors.High, Group: g, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of the tables to capture, each matching a whole database.table."},
-			{Name: keyTableExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: g, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of tables not to capture."},
-			{Name: keyColumnExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: g, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of columns (database.table.column) left out of the events."},
-			{Name: keySnapshotMode, Type: connectors.TypeString, Default: cdc.SnapshotInitial, Importance: connectors.High, Group: g,
-				Allowed: cdc.SnapshotModes,
-				Doc:     "initial: a snapshot when there are no offsets, then the binary log; initial_only: the snapshot only; always: a snapshot at every start; no_data (never, schema_only): the binary log from its current end."},
 			{Name: keySnapshotLock, Type: connectors.TypeString, Default: "minimal", Importance: connectors.Low, Group: g,
 				Allowed: []string{"minimal", "none"},
 				Doc:     "minimal holds a global read lock only while the snapshot's binary log position is read; none takes no lock (consistent only if nothing changes meanwhile)."},
-			{Name: keyTombstones, Type: connectors.TypeBoolean, Default: "true", Importance: connectors.Medium, Group: g,
-				Doc: "Follow each delete event with a tombstone."},
-			{Name: keySkipped, Type: connectors.TypeList, Default: "t", Importance: connectors.Low, Group: g,
-				Doc: "Operations not to write: c, u, d, t; none writes all."},
-			{Name: keyTimePrecision, Type: connectors.TypeString, Default: "adaptive_time_microseconds", Importance: connectors.Medium, Group: g,
-				Allowed: []string{"adaptive", "adaptive_time_microseconds", "connect"},
-				Doc:     "Dates and times as Debezium's io.debezium.time types or as Kafka Connect's (connect)."},
-			{Name: keyDecimals, Type: connectors.TypeString, Default: "precise", Importance: connectors.Medium, Group: g,
-				Allowed: []string{"precise", "double", "string"},
-				Doc:     "DECIMAL as Kafka Connect's Decimal, a double, or text."},
-			{Name: keyMaxBatch, Type: connectors.TypeInt, Default: "2048", Importance: connectors.Low, Group: g,
-				Doc: "Most events handed to Kafka at a time."},
-			{Name: keyHeartbeat, Type: connectors.TypeDuration, Default: "0", Importance: connectors.Medium, Group: g,
-				Doc: "How often to write a heartbeat record (to TOPIC.HEARTBEAT.PREFIX.PREFIX) carrying the binary log position, so the stored offset moves while the captured tables are quiet; 0 writes none."},
-			{Name: keyHeartbeatPre, Type: connectors.TypeString, Default: "__debezium-heartbeat", Importance: connectors.Low, Group: g,
-				Doc: "Prefix of the heartbeat topic."},
 			{Name: keyIncludeQuery, Type: connectors.TypeBoolean, Default: "false", Importance: connectors.Low, Group: g,
 				Doc: "Accepted for Debezium configs; the statement is not recorded."},
-		}},
-		TaskConfigs: func(cfg connectors.Config, _ int) ([]map[string]string, error) {
-			m := make(map[string]string, len(cfg.Raw()))
-			for k, v := range cfg.Raw() {
-				m[k] = v
-			}
-			return []map[string]string{m}, nil
-		},
-		NewSource: func() connectors.Source { return &source{} },
+		}, cdc.CommonFields(g, "database", "adaptive_time_microseconds")...)},
+		TaskConfigs: cdc.OneTask,
+		NewSource:   func() connectors.Source { return &source{} },
 	}
 }
 
@@ -138,18 +93,13 @@ type table struct {
 }
 
 type source struct {
-	log        *slog.Logger
-	cfg        connectors.Config
-	prefix     string
-	dbs        *cdc.Filter
-	tables     *cdc.Filter
-	columns    *cdc.Filter
-	opts       typeOptions
-	skipped    map[cdc.Op]bool
-	tombstones bool
-	batch      int
-	flavor     string
-	progress   func(string)
+	log *slog.Logger
+	cfg connectors.Config
+	cdc.Options
+	dbs      *cdc.Filter
+	opts     typeOptions
+	flavor   string
+	progress func(string)
 
 	db        *sql.DB
 	srcSchema *schema.Schema
@@ -164,20 +114,18 @@ type source struct {
 
 	// Where the transaction being read began, and how far into it Kafka has
 	// been given events (to skip after a restart).
-	file              string
-	txFile            string
-	txPos             uint32
-	events, rows      int
-	skipEvents        int
-	skipRows          int
-	skipFile          string
-	skipPos           uint32
-	inTx              bool
-	gtid              string
-	heartbeat         time.Duration
-	nextBeat          time.Time
-	out               []connectors.Record
-	pendingRowsEvents []*replication.RowsEvent
+	file         string
+	txFile       string
+	txPos        uint32
+	events, rows int
+	skipEvents   int
+	skipRows     int
+	skipFile     string
+	skipPos      uint32
+	inTx         bool
+	gtid         string
+	nextBeat     time.Time
+	out          []connectors.Record
 }
 
 func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
@@ -186,26 +134,15 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 		s.log = slog.Default()
 	}
 	cfg := s.cfg
-	s.prefix = cfg.String(keyTopicPrefix)
 	var err error
+	if s.Options, err = cdc.ReadOptions(cfg); err != nil {
+		return err
+	}
 	if s.dbs, err = cdc.NewFilter(keyDBInclude, cfg.String(keyDBInclude), keyDBExclude, cfg.String(keyDBExclude)); err != nil {
 		return err
 	}
-	if s.tables, err = cdc.NewFilter(keyTableInclude, cfg.String(keyTableInclude), keyTableExclude, cfg.String(keyTableExclude)); err != nil {
-		return err
-	}
-	if s.columns, err = cdc.NewFilter("", "", keyColumnExclude, cfg.String(keyColumnExclude)); err != nil {
-		return err
-	}
-	s.opts = typeOptions{timePrecision: cfg.String(keyTimePrecision), decimals: cfg.String(keyDecimals)}
-	s.skipped = map[cdc.Op]bool{}
-	for _, op := range cfg.List(keySkipped) {
-		s.skipped[cdc.Op(op)] = true
-	}
-	s.tombstones = cfg.Bool(keyTombstones)
-	s.batch = max(1, cfg.Int(keyMaxBatch))
-	s.heartbeat = cfg.Duration(keyHeartbeat)
-	s.nextBeat = time.Now().Add(s.heartbeat)
+	s.opts = typeOptions{timePrecision: s.TimePrecision, decimals: s.Decimals}
+	s.nextBeat = time.Now().Add(s.Heartbeat)
 	s.srcSchema = cdc.SourceSchema("io.debezium.connector.mysql.Source",
 		schema.Field{Name: "table", Schema: &schema.Schema{Type: schema.String, Optional: true}},
 		schema.Field{Name: "server_id", Schema: schema.Int64Schema()},
@@ -215,7 +152,7 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 		schema.Field{Name: "row", Schema: schema.Int32Schema()},
 		schema.Field{Name: "thread", Schema: &schema.Schema{Type: schema.Int64, Optional: true}},
 		schema.Field{Name: "query", Schema: &schema.Schema{Type: schema.String, Optional: true}})
-	s.partition = map[string]any{"server": s.prefix}
+	s.partition = map[string]any{"server": s.Prefix}
 	s.cache = map[string]*table{}
 
 	mc := gomysql.NewConfig()
@@ -240,17 +177,18 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	}
 
 	off := sc.Offsets.Offset(s.partition)
+	// Snapshot rows carry snapshot=true; the last one, and every offset
+	// after it, does not.
 	snapshotDone := off != nil && off[offSnapshot] != true
-	if off != nil && off[offSnapshot] == true && off["snapshot_completed"] == true {
-		snapshotDone = true
-	}
 	if off != nil {
 		s.skipFile, _ = off[offFile].(string)
-		s.skipPos = uint32(toInt(off[offPos]))
-		s.skipEvents, s.skipRows = toInt(off[offEvent]), toInt(off[offRow])
+		pos, _ := connectors.Int64(off[offPos])
+		events, _ := connectors.Int64(off[offEvent])
+		rows, _ := connectors.Int64(off[offRow])
+		s.skipPos, s.skipEvents, s.skipRows = uint32(pos), int(events), int(rows)
 		s.txFile, s.txPos = s.skipFile, s.skipPos
 	}
-	mode := cfg.String(keySnapshotMode)
+	mode := s.SnapshotMode
 	if cdc.WantsSnapshot(mode, off != nil, snapshotDone) {
 		return s.startSnapshot(ctx)
 	}
@@ -265,23 +203,6 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 		}
 	}
 	return nil
-}
-
-func toInt(v any) int {
-	switch x := v.(type) {
-	case int64:
-		return int(x)
-	case float64:
-		return int(x)
-	case int:
-		return x
-	case int32:
-		return int(x)
-	case string:
-		n, _ := strconv.Atoi(x)
-		return n
-	}
-	return 0
 }
 
 func dbErr(what string, err error) error {
@@ -327,7 +248,7 @@ func (s *source) describe(ctx context.Context, db, name string) (*table, error) 
 	if t, ok := s.cache[k]; ok {
 		return t, nil
 	}
-	t := &table{db: db, name: name, captured: s.dbs.Allows(db) && s.tables.Allows(k) && !systemDB(db)}
+	t := &table{db: db, name: name, captured: s.dbs.Allows(db) && s.Tables.Allows(k) && !systemDB(db)}
 	if t.captured {
 		rows, err := s.db.QueryContext(ctx, `SELECT column_name, data_type, column_type, is_nullable, column_key,
 				coalesce(numeric_precision, 0), coalesce(numeric_scale, 0), coalesce(datetime_precision, 0)
@@ -356,7 +277,7 @@ func (s *source) describe(ctx context.Context, db, name string) (*table, error) 
 		var cols []cdc.Column
 		var keys []string
 		for i, c := range t.cols {
-			if !s.columns.Allows(k + "." + c.name) {
+			if !s.Columns.Allows(k + "." + c.name) {
 				continue
 			}
 			t.keep = append(t.keep, i)
@@ -365,7 +286,7 @@ func (s *source) describe(ctx context.Context, db, name string) (*table, error) 
 				keys = append(keys, c.name)
 			}
 		}
-		t.t = cdc.NewTable(s.prefix, db, name, cols, keys, s.srcSchema)
+		t.t = cdc.NewTable(s.Prefix, db, name, cols, keys, s.srcSchema)
 	}
 	s.cache[k] = t
 	return t, nil
@@ -409,7 +330,7 @@ func (t *table) row(vals []any) ([]any, error) {
 }
 
 func (s *source) sourceBlock(t *table, snapshot string, ts time.Time, file string, pos uint32, row int) *schema.StructValue {
-	v := cdc.NewSource(s.srcSchema, "mysql", s.prefix, t.db, snapshot, ts)
+	v := cdc.NewSource(s.srcSchema, "mysql", s.Prefix, t.db, snapshot, ts)
 	v.Values[9] = t.name
 	v.Values[10] = int64(s.serverID())
 	if s.gtid != "" {
@@ -424,12 +345,12 @@ func (s *source) serverID() uint32 {
 		return uint32(id)
 	}
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(s.prefix))
+	_, _ = h.Write([]byte(s.Prefix))
 	return 5400 + h.Sum32()%1000
 }
 
 func (s *source) appendEvent(out []connectors.Record, t *table, op cdc.Op, before, after []any, src *schema.StructValue, off map[string]any) []connectors.Record {
-	return t.t.Records(out, op, before, after, src, s.partition, off, s.tombstones)
+	return t.t.Records(out, op, before, after, src, s.partition, off, s.Tombstones)
 }
 
 // snapshot: the tables to read in one consistent-snapshot transaction.
@@ -444,8 +365,7 @@ type snapshot struct {
 	ptrs   []any
 	done   int64
 	total  int64
-	first  bool
-	held   *connectors.Record
+	marks  cdc.SnapshotRows
 	file   string
 	pos    uint32
 }
@@ -497,28 +417,23 @@ func (s *source) startSnapshot(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		if !systemDB(t[0]) && s.dbs.Allows(t[0]) && s.tables.Allows(t[0]+"."+t[1]) {
+		if !systemDB(t[0]) && s.dbs.Allows(t[0]) && s.Tables.Allows(t[0]+"."+t[1]) {
 			tables = append(tables, t)
 		}
 	}
 	rows.Close()
-	s.snap = &snapshot{conn: conn, tx: tx, tables: tables, first: true, file: file, pos: pos}
+	s.snap = &snapshot{conn: conn, tx: tx, tables: tables, file: file, pos: pos}
 	s.txFile, s.txPos = file, pos
 	s.log.Info("snapshot starting", "tables", len(tables), "binlog_file", file, "binlog_pos", pos)
 	return nil
 }
 
-func (s *source) report(msg string) {
-	s.log.Info(msg)
-	if s.progress != nil {
-		s.progress(msg)
-	}
-}
+func (s *source) report(msg string) { cdc.Report(s.log, s.progress, msg) }
 
 func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) {
 	sn := s.snap
 	s.out = s.out[:0]
-	for len(s.out) < s.batch {
+	for len(s.out) < s.Batch {
 		if sn.rows == nil {
 			if sn.idx >= len(sn.tables) {
 				return s.finishSnapshot()
@@ -564,17 +479,9 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) 
 		if err != nil {
 			return nil, err
 		}
-		mark := cdc.SnapshotTrue
-		if sn.first {
-			mark, sn.first = cdc.SnapshotFirst, false
-		}
-		src := s.sourceBlock(sn.t, mark, time.Now(), sn.file, sn.pos, 0)
+		src := s.sourceBlock(sn.t, sn.marks.Mark(), time.Now(), sn.file, sn.pos, 0)
 		off := map[string]any{offSnapshot: true, offFile: sn.file, offPos: int64(sn.pos), offTsSec: time.Now().Unix()}
-		if sn.held != nil {
-			s.out = append(s.out, *sn.held)
-		}
-		recs := s.appendEvent(nil, sn.t, cdc.Read, nil, row, src, off)
-		sn.held = &recs[0]
+		s.out = sn.marks.Push(s.out, sn.t.t.Record(cdc.Read, nil, row, src, s.partition, off))
 		sn.done++
 		sn.total++
 	}
@@ -583,20 +490,15 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) 
 
 func (s *source) finishSnapshot() ([]connectors.Record, error) {
 	sn := s.snap
-	if sn.held != nil {
-		last := *sn.held
-		last.ValueData.(*schema.StructValue).Values[2].(*schema.StructValue).Values[4] = cdc.SnapshotLast
-		// The last row's offset ends the snapshot: streaming starts at its
-		// binary log position.
-		last.SourceOffset = map[string]any{offFile: sn.file, offPos: int64(sn.pos), offEvent: int64(0), offRow: int64(0), offTsSec: time.Now().Unix()}
-		s.out = append(s.out, last)
-	}
+	// The last row's offset ends the snapshot: streaming starts at its
+	// binary log position.
+	s.out = sn.marks.Finish(s.out, map[string]any{offFile: sn.file, offPos: int64(sn.pos), offEvent: int64(0), offRow: int64(0), offTsSec: time.Now().Unix()})
 	_ = sn.tx.Commit()
 	_ = sn.conn.Close()
 	s.snap = nil
 	s.skipFile, s.skipPos, s.skipEvents, s.skipRows = sn.file, sn.pos, 0, 0
 	s.report(fmt.Sprintf("snapshot done: %d rows from %d tables; reading the binary log from %s:%d", sn.total, len(sn.tables), sn.file, sn.pos))
-	if s.cfg.String(keySnapshotMode) == cdc.SnapshotInitialOnly {
+	if s.SnapshotMode == cdc.SnapshotInitialOnly {
 		s.idleOnly = true
 	}
 	return s.out, nil
@@ -644,7 +546,7 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 	}
 	s.out = s.out[:0]
 	deadline := time.Now().Add(time.Second)
-	for len(s.out) < s.batch {
+	for len(s.out) < s.Batch {
 		wait := time.Until(deadline)
 		if len(s.out) > 0 {
 			wait = min(wait, 20*time.Millisecond)
@@ -669,13 +571,11 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 			return s.out, err
 		}
 	}
-	if s.heartbeat > 0 && !s.inTx && time.Now().After(s.nextBeat) {
+	if s.Heartbeat > 0 && !s.inTx && time.Now().After(s.nextBeat) {
 		// Between transactions the position is a clean restart point.
-		s.nextBeat = time.Now().Add(s.heartbeat)
-		k, v := cdc.HeartbeatRecord(s.prefix, time.Now())
-		s.out = append(s.out, connectors.Record{Topic: s.cfg.String(keyHeartbeatPre) + "." + s.prefix, Partition: -1,
-			KeySchema: cdc.HeartbeatKey, KeyData: k, ValueSchema: cdc.HeartbeatValue, ValueData: v, SourcePartition: s.partition,
-			SourceOffset: map[string]any{offFile: s.txFile, offPos: int64(s.txPos), offEvent: int64(0), offRow: int64(0), offTsSec: time.Now().Unix()}})
+		s.nextBeat = time.Now().Add(s.Heartbeat)
+		s.out = append(s.out, s.HeartbeatRecord(s.partition,
+			map[string]any{offFile: s.txFile, offPos: int64(s.txPos), offEvent: int64(0), offRow: int64(0), offTsSec: time.Now().Unix()}, time.Now()))
 	}
 	return s.out, nil
 }
@@ -696,13 +596,13 @@ func (s *source) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 	case *replication.MariadbGTIDEvent:
 		s.gtid = e.GTID.String()
 		if !e.IsStandalone() {
-			s.beginTx(h)
+			s.beginTx()
 		}
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(strings.ToUpper(string(e.Query)))
 		switch {
 		case q == "BEGIN":
-			s.beginTx(h)
+			s.beginTx()
 		case q == "COMMIT":
 			s.endTx(h)
 		default:
@@ -720,7 +620,7 @@ func (s *source) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 	return nil
 }
 
-func (s *source) beginTx(h *replication.EventHeader) {
+func (s *source) beginTx() {
 	if s.inTx {
 		return
 	}
@@ -762,7 +662,7 @@ func (s *source) rowsEvent(ctx context.Context, h *replication.EventHeader, e *r
 			continue
 		}
 		s.rows = n + 1
-		if !t.captured || s.skipped[op] {
+		if !t.captured || s.Skipped[op] {
 			continue
 		}
 		off := map[string]any{offFile: s.txFile, offPos: int64(s.txPos), offEvent: int64(s.events), offRow: int64(n + 1), offTsSec: ts.Unix()}

@@ -21,26 +21,14 @@ const (
 	keyPassword          = "database.password"
 	keyDBName            = "database.dbname"
 	keySSLMode           = "database.sslmode"
-	keyTopicPrefix       = "topic.prefix"
 	keyServerName        = "database.server.name"
 	keyPlugin            = "plugin.name"
 	keySlot              = "slot.name"
 	keySlotDrop          = "slot.drop.on.stop"
 	keyPublication       = "publication.name"
 	keyPubAutocreate     = "publication.autocreate.mode"
-	keyTableInclude      = "table.include.list"
-	keyTableExclude      = "table.exclude.list"
 	keySchemaInclude     = "schema.include.list"
 	keySchemaExclude     = "schema.exclude.list"
-	keyColumnExclude     = "column.exclude.list"
-	keySnapshotMode      = "snapshot.mode"
-	keyHeartbeat         = "heartbeat.interval.ms"
-	keyHeartbeatPrefix   = "topic.heartbeat.prefix"
-	keyTombstones        = "tombstones.on.delete"
-	keySkipped           = "skipped.operations"
-	keyTimePrecision     = "time.precision.mode"
-	keyDecimalHandling   = "decimal.handling.mode"
-	keyMaxBatch          = "max.batch.size"
 	keyStatusInterval    = "status.update.interval.ms"
 	keySnapshotFetchSize = "snapshot.fetch.size"
 )
@@ -62,7 +50,7 @@ func Plugin() *connectors.Plugin {
 		Description: "Captures row changes from PostgreSQL by logical replication (pgoutput): a consistent snapshot, then every " +
 			"insert, update and delete, as Debezium's change events on PREFIX.SCHEMA.TABLE topics. The slot's position advances " +
 			"only after Kafka has the events.",
-		Spec: connectors.Spec{Fields: []connectors.Field{
+		Spec: connectors.Spec{Fields: append([]connectors.Field{
 			{Name: keyHost, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: gConn,
 				Doc: "Host of the PostgreSQL server."},
 			{Name: keyPort, Type: connectors.TypeInt, Default: "5432", Importance: connectors.High, Group: gConn,
@@ -76,14 +64,6 @@ func Plugin() *connectors.Plugin {
 			{Name: keySSLMode, Type: connectors.TypeString, Default: "prefer", Importance: connectors.Medium, Group: gConn,
 				Allowed: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"},
 				Doc:     "TLS to the server, as libpq's sslmode."},
-			{Name: keyTopicPrefix, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: gEvt,
-				Validate: func(v string) error {
-					if strings.ContainsAny(v, " /\\") {
-						return fmt.Errorf("%q cannot be part of a topic name", v)
-					}
-					return nil
-				},
-				Doc: "Prefix of the topics (PREFIX.SCHEMA.TABLE) and the source block's name: the logical name of the server."},
 			{Name: keyPlugin, Type: connectors.TypeString, Default: "pgoutput", Importance: connectors.Medium, Group: gRepl,
 				Allowed: []string{"pgoutput"},
 				Doc:     "The logical decoding plugin: pgoutput, built into PostgreSQL 10 and later (decoderbufs is not supported)."},
@@ -104,59 +84,18 @@ func Plugin() *connectors.Plugin {
 			{Name: keyPubAutocreate, Type: connectors.TypeString, Default: "all_tables", Importance: connectors.Medium, Group: gRepl,
 				Allowed: []string{"all_tables", "filtered", "disabled"},
 				Doc:     "Creating a missing publication: all_tables (FOR ALL TABLES, which needs a superuser), filtered (FOR TABLE the captured tables) or disabled (it must exist)."},
-			{Name: keyTableInclude, Type: connectors.TypeList, Importance: connectors.High, Group: gWhat, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of the tables to capture, each matching a whole schema.table; empty captures all."},
-			{Name: keyTableExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: gWhat, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of tables not to capture."},
 			{Name: keySchemaInclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: gWhat, Validate: cdc.ValidateRegexList,
 				Doc: "Regular expressions of the schemas to capture; empty captures all but the system's."},
 			{Name: keySchemaExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: gWhat, Validate: cdc.ValidateRegexList,
 				Doc: "Regular expressions of schemas not to capture."},
-			{Name: keyColumnExclude, Type: connectors.TypeList, Importance: connectors.Medium, Group: gWhat, Validate: cdc.ValidateRegexList,
-				Doc: "Regular expressions of columns (schema.table.column) left out of the events."},
-			{Name: keySnapshotMode, Type: connectors.TypeString, Default: cdc.SnapshotInitial, Importance: connectors.High, Group: gRepl,
-				Allowed: cdc.SnapshotModes,
-				Doc:     "initial: a snapshot of the tables when there are no offsets (or the last one did not finish), then streaming; initial_only: the snapshot, no streaming; always: a snapshot at every start; no_data (never, schema_only): streaming only; when_needed: as initial."},
-			{Name: keyHeartbeat, Type: connectors.TypeDuration, Default: "0", Importance: connectors.Medium, Group: gEvt,
-				Doc: "How often to write a heartbeat record (to TOPIC.HEARTBEAT.PREFIX.PREFIX) carrying the connector's position, so the slot advances while the captured tables are quiet; 0 writes none (the slot still advances while nothing is in flight)."},
-			{Name: keyHeartbeatPrefix, Type: connectors.TypeString, Default: "__debezium-heartbeat", Importance: connectors.Low, Group: gEvt,
-				Doc: "Prefix of the heartbeat topic."},
-			{Name: keyTombstones, Type: connectors.TypeBoolean, Default: "true", Importance: connectors.Medium, Group: gEvt,
-				Doc: "Follow each delete event with a tombstone (the key and a null value), so that compaction can remove the key."},
-			{Name: keySkipped, Type: connectors.TypeList, Default: "t", Importance: connectors.Low, Group: gEvt,
-				Validate: func(v string) error {
-					for _, op := range strings.Split(v, ",") {
-						switch strings.TrimSpace(op) {
-						case "c", "u", "d", "t", "none", "":
-						default:
-							return fmt.Errorf("%q is not one of c, u, d, t, none", op)
-						}
-					}
-					return nil
-				},
-				Doc: "Operations not to write: c (inserts), u (updates), d (deletes), t (truncates); none writes all."},
-			{Name: keyTimePrecision, Type: connectors.TypeString, Default: "adaptive", Importance: connectors.Medium, Group: gEvt,
-				Allowed: []string{"adaptive", "adaptive_time_microseconds", "connect"},
-				Doc:     "Dates and times as Debezium's io.debezium.time types (adaptive: by the column's precision; adaptive_time_microseconds: times in microseconds) or as Kafka Connect's Date, Time and Timestamp (connect)."},
-			{Name: keyDecimalHandling, Type: connectors.TypeString, Default: "precise", Importance: connectors.Medium, Group: gEvt,
-				Allowed: []string{"precise", "double", "string"},
-				Doc:     "NUMERIC as Kafka Connect's Decimal (precise; Debezium's VariableScaleDecimal for a NUMERIC without scale), as a double, or as text."},
-			{Name: keyMaxBatch, Type: connectors.TypeInt, Default: "2048", Importance: connectors.Low, Group: gEvt, Validate: positive,
-				Doc: "Most events handed to Kafka at a time."},
 			{Name: keyStatusInterval, Type: connectors.TypeDuration, Default: "10000", Importance: connectors.Low, Group: gRepl,
 				Doc: "How often to tell the server the position Kafka has (it also answers the server at once when asked)."},
 			{Name: keySnapshotFetchSize, Type: connectors.TypeInt, Default: "10240", Importance: connectors.Low, Group: gRepl, Validate: positive,
 				Doc: "Rows read at a time from a table during the snapshot."},
-		}},
-		TaskConfigs: func(cfg connectors.Config, _ int) ([]map[string]string, error) {
-			// One task: one slot, one ordered stream.
-			m := make(map[string]string, len(cfg.Raw()))
-			for k, v := range cfg.Raw() {
-				m[k] = v
-			}
-			return []map[string]string{m}, nil
-		},
-		NewSource: func() connectors.Source { return &source{} },
+		}, cdc.CommonFields(gEvt, "schema", "adaptive")...)},
+		// One task: one slot, one ordered stream.
+		TaskConfigs: cdc.OneTask,
+		NewSource:   func() connectors.Source { return &source{} },
 	}
 }
 

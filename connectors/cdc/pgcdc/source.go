@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,21 +34,14 @@ const (
 )
 
 type source struct {
-	log         *slog.Logger
-	cfg         connectors.Config
-	prefix      string
-	dbname      string
-	slot        string
-	pub         string
-	tables      *cdc.Filter
+	log    *slog.Logger
+	cfg    connectors.Config
+	dbname string
+	slot   string
+	pub    string
+	cdc.Options
 	schemas     *cdc.Filter
-	columns     *cdc.Filter
 	opts        typeOptions
-	skipped     map[cdc.Op]bool
-	tombstones  bool
-	heartbeat   time.Duration
-	hbTopic     string
-	batch       int
 	statusEvery time.Duration
 	progress    func(string)
 
@@ -92,28 +84,16 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	}
 	s.progress = sc.Progress
 	cfg := s.cfg
-	s.prefix = cfg.String(keyTopicPrefix)
-	s.dbname = cfg.String(keyDBName)
-	s.slot, s.pub = cfg.String(keySlot), cfg.String(keyPublication)
 	var err error
-	if s.tables, err = cdc.NewFilter(keyTableInclude, cfg.String(keyTableInclude), keyTableExclude, cfg.String(keyTableExclude)); err != nil {
+	if s.Options, err = cdc.ReadOptions(cfg); err != nil {
 		return err
 	}
+	s.dbname = cfg.String(keyDBName)
+	s.slot, s.pub = cfg.String(keySlot), cfg.String(keyPublication)
 	if s.schemas, err = cdc.NewFilter(keySchemaInclude, cfg.String(keySchemaInclude), keySchemaExclude, cfg.String(keySchemaExclude)); err != nil {
 		return err
 	}
-	if s.columns, err = cdc.NewFilter("", "", keyColumnExclude, cfg.String(keyColumnExclude)); err != nil {
-		return err
-	}
-	s.opts = typeOptions{timePrecision: strings.ToLower(cfg.String(keyTimePrecision)), decimals: strings.ToLower(cfg.String(keyDecimalHandling))}
-	s.skipped = map[cdc.Op]bool{}
-	for _, op := range cfg.List(keySkipped) {
-		s.skipped[cdc.Op(op)] = true
-	}
-	s.tombstones = cfg.Bool(keyTombstones)
-	s.heartbeat = cfg.Duration(keyHeartbeat)
-	s.hbTopic = cfg.String(keyHeartbeatPrefix) + "." + s.prefix
-	s.batch = max(1, cfg.Int(keyMaxBatch))
+	s.opts = typeOptions{timePrecision: s.TimePrecision, decimals: s.Decimals}
 	s.statusEvery = max(time.Second, cfg.Duration(keyStatusInterval))
 	s.srcSchema = cdc.SourceSchema("io.debezium.connector.postgresql.Source",
 		schema.Field{Name: "schema", Schema: schema.StringSchema()},
@@ -121,7 +101,7 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 		schema.Field{Name: "txId", Schema: &schema.Schema{Type: schema.Int64, Optional: true}},
 		schema.Field{Name: "lsn", Schema: &schema.Schema{Type: schema.Int64, Optional: true}},
 		schema.Field{Name: "xmin", Schema: &schema.Schema{Type: schema.Int64, Optional: true}})
-	s.partition = map[string]any{"server": s.prefix}
+	s.partition = map[string]any{"server": s.Prefix}
 	s.relations = map[uint32]*relation{}
 
 	if s.meta, err = pgx.Connect(ctx, s.dsn(false)); err != nil {
@@ -140,7 +120,7 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 		s.pos.skipCommit = lsnOf(off[offLSNCommit])
 		s.pos.skipLSN = lsnOf(off[offLSN])
 	}
-	mode := strings.ToLower(cfg.String(keySnapshotMode))
+	mode := s.SnapshotMode
 	wantSnap := cdc.WantsSnapshot(mode, off != nil, snapshotDone)
 	s.idleOnly = mode == cdc.SnapshotInitialOnly && snapshotDone
 
@@ -227,7 +207,7 @@ func (s *source) capturedTables(ctx context.Context) ([][2]string, error) {
 }
 
 func (s *source) allows(space, name string) bool {
-	return s.schemas.Allows(space) && s.tables.Allows(space+"."+name)
+	return s.schemas.Allows(space) && s.Tables.Allows(space+"."+name)
 }
 
 func (s *source) ensurePublication(ctx context.Context) error {
@@ -249,7 +229,7 @@ func (s *source) ensurePublication(ctx context.Context) error {
 			return err
 		}
 		if len(tables) == 0 {
-			return fmt.Errorf("%s: no table matches the include lists, so publication %q would publish nothing", keyTableInclude, s.pub)
+			return fmt.Errorf("%s: no table matches the include lists, so publication %q would publish nothing", cdc.KeyTableInclude, s.pub)
 		}
 		names := make([]string, len(tables))
 		for i, t := range tables {
@@ -343,7 +323,7 @@ func (s *source) newRelation(space, name string, names []string, oids []uint32, 
 	var cols []cdc.Column
 	keys := map[int]string{}
 	for i, n := range names {
-		if !s.columns.Allows(space + "." + name + "." + n) {
+		if !s.Columns.Allows(space + "." + name + "." + n) {
 			continue
 		}
 		c := byName[n]
@@ -361,7 +341,7 @@ func (s *source) newRelation(space, name string, names []string, oids []uint32, 
 			keyCols = append(keyCols, k)
 		}
 	}
-	r.table = cdc.NewTable(s.prefix, space, name, cols, keyCols, s.srcSchema)
+	r.table = cdc.NewTable(s.Prefix, space, name, cols, keyCols, s.srcSchema)
 	return r
 }
 
@@ -470,7 +450,7 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 // Commit learns what Kafka has: the slot may then move past it.
 func (s *source) Commit(_ context.Context, offsets []connectors.Offset) error {
 	for _, o := range offsets {
-		if o.Partition["server"] != s.prefix || o.Offset[offSnapshot] == true {
+		if o.Partition["server"] != s.Prefix || o.Offset[offSnapshot] == true {
 			continue
 		}
 		s.pos.acked(lsnOf(o.Offset[offLSNCommit]), lsnOf(o.Offset[offLSN]))
@@ -479,17 +459,10 @@ func (s *source) Commit(_ context.Context, offsets []connectors.Offset) error {
 }
 
 func lsnOf(v any) pglogrepl.LSN {
-	switch x := v.(type) {
-	case int64:
-		return pglogrepl.LSN(x)
-	case float64:
-		return pglogrepl.LSN(x)
-	case int:
-		return pglogrepl.LSN(x)
-	case string:
-		if n, err := strconv.ParseUint(x, 10, 64); err == nil {
-			return pglogrepl.LSN(n)
-		}
+	if n, err := connectors.Int64(v); err == nil {
+		return pglogrepl.LSN(n)
+	}
+	if x, ok := v.(string); ok { // PostgreSQL's text form, 0/16B3748
 		l, _ := pglogrepl.ParseLSN(x)
 		return l
 	}
@@ -520,7 +493,7 @@ func (s *source) Close() error {
 
 // source block of an event.
 func (s *source) sourceBlock(r *relation, snapshot string, ts time.Time, xid uint32, lsn pglogrepl.LSN) *schema.StructValue {
-	v := cdc.NewSource(s.srcSchema, "postgresql", s.prefix, s.dbname, snapshot, ts)
+	v := cdc.NewSource(s.srcSchema, "postgresql", s.Prefix, s.dbname, snapshot, ts)
 	v.Values[9], v.Values[10] = r.space, r.name
 	if xid != 0 {
 		v.Values[11] = int64(xid)
@@ -533,7 +506,7 @@ func (s *source) sourceBlock(r *relation, snapshot string, ts time.Time, xid uin
 
 func (s *source) appendEvent(out []connectors.Record, r *relation, op cdc.Op, before, after []any,
 	src *schema.StructValue, offset map[string]any) []connectors.Record {
-	return r.table.Records(out, op, before, after, src, s.partition, offset, s.tombstones)
+	return r.table.Records(out, op, before, after, src, s.partition, offset, s.Tombstones)
 }
 
 // position follows which transactions Kafka has, to tell the server how
@@ -642,8 +615,7 @@ type snapshot struct {
 	done     int64
 	estimate int64
 	total    int64
-	first    bool
-	pending  *connectors.Record // held back, to mark the very last "last"
+	marks    cdc.SnapshotRows
 	lsn      pglogrepl.LSN
 }
 
@@ -668,23 +640,18 @@ func (s *source) startSnapshot(ctx context.Context, exported string) error {
 	if err := tx.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsnText); err == nil {
 		lsn, _ = pglogrepl.ParseLSN(lsnText)
 	}
-	s.snap = &snapshot{tx: tx, tables: tables, first: true, lsn: lsn}
+	s.snap = &snapshot{tx: tx, tables: tables, lsn: lsn}
 	s.log.Info("snapshot starting", "tables", len(tables), "exported_snapshot", exported != "")
 	return nil
 }
 
-func (s *source) report(msg string) {
-	s.log.Info(msg)
-	if s.progress != nil {
-		s.progress(msg)
-	}
-}
+func (s *source) report(msg string) { cdc.Report(s.log, s.progress, msg) }
 
 // pollSnapshot reads the next rows of the snapshot as read events.
 func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) {
 	sn := s.snap
 	s.out = s.out[:0]
-	for len(s.out) < s.batch {
+	for len(s.out) < s.Batch {
 		if sn.rows == nil {
 			if sn.idx >= len(sn.tables) {
 				return s.finishSnapshot(ctx)
@@ -732,18 +699,9 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) 
 		if err != nil {
 			return nil, err
 		}
-		mark := cdc.SnapshotTrue
-		if sn.first {
-			mark, sn.first = cdc.SnapshotFirst, false
-		}
-		src := s.sourceBlock(sn.rel, mark, time.Now(), 0, sn.lsn)
+		src := s.sourceBlock(sn.rel, sn.marks.Mark(), time.Now(), 0, sn.lsn)
 		off := map[string]any{offSnapshot: true, offLastSnapshot: false, offLSN: int64(sn.lsn), offTsUsec: time.Now().UnixMicro()}
-		// Each row is held back one step, so the last of all can say so.
-		if sn.pending != nil {
-			s.out = append(s.out, *sn.pending)
-		}
-		recs := s.appendEvent(nil, sn.rel, cdc.Read, nil, row, src, off)
-		sn.pending = &recs[0]
+		s.out = sn.marks.Push(s.out, sn.rel.table.Record(cdc.Read, nil, row, src, s.partition, off))
 		sn.done++
 		sn.total++
 		if sn.done%100000 == 0 {
@@ -755,17 +713,11 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) 
 
 func (s *source) finishSnapshot(ctx context.Context) ([]connectors.Record, error) {
 	sn := s.snap
-	if sn.pending != nil {
-		last := *sn.pending
-		src := last.ValueData.(*schema.StructValue).Values[2].(*schema.StructValue)
-		src.Values[4] = cdc.SnapshotLast
-		last.SourceOffset = map[string]any{offSnapshot: true, offLastSnapshot: true, offLSN: int64(sn.lsn), offTsUsec: time.Now().UnixMicro()}
-		s.out = append(s.out, last)
-	}
+	s.out = sn.marks.Finish(s.out, map[string]any{offSnapshot: true, offLastSnapshot: true, offLSN: int64(sn.lsn), offTsUsec: time.Now().UnixMicro()})
 	_ = sn.tx.Commit(ctx)
 	s.snap = nil
 	s.report(fmt.Sprintf("snapshot done: %d rows from %d tables; streaming changes", sn.total, len(sn.tables)))
-	if s.cfg.String(keySnapshotMode) == cdc.SnapshotInitialOnly {
+	if s.SnapshotMode == cdc.SnapshotInitialOnly {
 		s.idleOnly = true
 	}
 	return s.out, nil
@@ -822,23 +774,23 @@ func (s *source) read(ctx context.Context) {
 		curLast     pglogrepl.LSN
 		told        pglogrepl.LSN
 		lastStatus  = time.Now()
-		nextBeat    = time.Now().Add(s.heartbeat)
+		nextBeat    = time.Now().Add(s.Heartbeat)
 		lastEnd     pglogrepl.LSN
 		statusEvery = s.statusEvery
 	)
 	status := func(force bool) error {
 		c := s.pos.get()
-		if !force && c == told && time.Since(lastStatus) < statusEvery {
-			return nil
+		// A new position goes out within a second, the same one every
+		// statusEvery (and whenever the server asks).
+		wait := statusEvery
+		if c != told {
+			wait = time.Second
 		}
-		if !force && c != told && time.Since(lastStatus) < time.Second {
+		if !force && time.Since(lastStatus) < wait {
 			return nil
 		}
 		lastStatus, told = time.Now(), c
-		if c == 0 {
-			// Nothing confirmed yet this run: say what the slot has, no more.
-			return pglogrepl.SendStandbyStatusUpdate(ctx, s.repl, pglogrepl.StandbyStatusUpdate{WALWritePosition: 0})
-		}
+		// Zero (nothing confirmed yet this run) leaves the slot where it is.
 		return pglogrepl.SendStandbyStatusUpdate(ctx, s.repl, pglogrepl.StandbyStatusUpdate{WALWritePosition: c})
 	}
 	flush := func() bool {
@@ -868,14 +820,12 @@ func (s *source) read(ctx context.Context) {
 			fail(err)
 			return
 		}
-		if s.heartbeat > 0 && time.Now().After(nextBeat) && cur == nil {
-			nextBeat = time.Now().Add(s.heartbeat)
+		if s.Heartbeat > 0 && time.Now().After(nextBeat) && cur == nil {
+			nextBeat = time.Now().Add(s.Heartbeat)
 			at := max(lastEnd, s.pos.get())
 			if at > 0 {
-				k, v := cdc.HeartbeatRecord(s.prefix, time.Now())
-				batch = append(batch, connectors.Record{Topic: s.hbTopic, Partition: -1, KeySchema: cdc.HeartbeatKey, KeyData: k,
-					ValueSchema: cdc.HeartbeatValue, ValueData: v, SourcePartition: s.partition,
-					SourceOffset: map[string]any{offLSNCommit: int64(at), offLSN: int64(at), offTsUsec: time.Now().UnixMicro()}})
+				batch = append(batch, s.HeartbeatRecord(s.partition,
+					map[string]any{offLSNCommit: int64(at), offLSN: int64(at), offTsUsec: time.Now().UnixMicro()}, time.Now()))
 				s.pos.sent(at, at)
 			}
 		}
@@ -894,9 +844,8 @@ func (s *source) read(ctx context.Context) {
 				if !flush() {
 					return
 				}
-				// ReceiveMessage's timeout closes nothing, but a
-				// cancelled read leaves the connection unusable in
-				// older pgconn: reconnect if so.
+				// pgconn keeps the connection after a read timeout;
+				// should it be closed, the stream starts over.
 				if s.repl.IsClosed() {
 					fail(errors.New("connection closed"))
 					return
@@ -973,7 +922,7 @@ func (s *source) read(ctx context.Context) {
 						curLast = xld.WALStart
 						s.pos.sent(cur.FinalLSN, xld.WALStart)
 					}
-					if len(batch) >= s.batch && !flush() {
+					if len(batch) >= s.Batch && !flush() {
 						return
 					}
 				}
@@ -1026,7 +975,7 @@ func (s *source) change(out []connectors.Record, m pglogrepl.Message, tx *pglogr
 		if r == nil {
 			return fmt.Errorf("a change to relation %d before its description", relID)
 		}
-		if !r.captured || s.skipped[op] {
+		if !r.captured || s.Skipped[op] {
 			return nil
 		}
 		var before, after []any
@@ -1073,7 +1022,7 @@ func (s *source) change(out []connectors.Record, m pglogrepl.Message, tx *pglogr
 	case *pglogrepl.DeleteMessage:
 		err = event(m.RelationID, cdc.Delete, m.OldTuple, nil, false)
 	case *pglogrepl.TruncateMessage:
-		if s.skipped[cdc.Truncate] {
+		if s.Skipped[cdc.Truncate] {
 			return out, nil
 		}
 		for _, id := range m.RelationIDs {
