@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real MariaDB on loopback, for tests and examples: Debian's package, run as
 # a private server under a directory of its own (not the system's), with the
-# binary log on in ROW format with full row images and GTIDs (what change
+# binary log on in ROW format with full row images, column names (row metadata
+# FULL) and GTIDs (what change
 # data capture reads), a user `sluice`, password `sluice`, that owns the
 # database `sluice` and may replicate.
 #
@@ -72,7 +73,7 @@ start() {
 	[[ $(id -u) == 0 ]] && user=(--user=mysql)
 	nohup "$(server)" --no-defaults "${user[@]}" --datadir="$DATA" --socket="$SOCK" --pid-file="$PIDFILE" \
 		--bind-address=127.0.0.1 --port="$PORT" --log-error="$LOG" \
-		--server-id=1 --log-bin=mariadb-bin --binlog-format=ROW --binlog-row-image=FULL \
+		--server-id=1 --log-bin=mariadb-bin --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
 		--gtid-strict-mode=ON --log-slave-updates=ON --expire-logs-days=2 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=300 \

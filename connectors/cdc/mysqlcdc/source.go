@@ -90,6 +90,12 @@ type table struct {
 	cols     []column
 	keep     []int
 	t        *cdc.Table
+
+	// When the binary log names its columns (binlog_row_metadata=FULL), a
+	// row logged before an ALTER TABLE is read by name: from maps the
+	// live columns to the logged ones (-1: not logged, null).
+	mappedFor *replication.TableMapEvent
+	from      []int
 }
 
 type source struct {
@@ -170,6 +176,10 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	}
 	if !strings.EqualFold(binlogFormat, "ROW") {
 		return fmt.Errorf("the server has binlog_format=%s; change data capture needs binlog_format=ROW", binlogFormat)
+	}
+	var metadata string
+	if s.db.QueryRowContext(ctx, "SELECT @@GLOBAL.binlog_row_metadata").Scan(&metadata) == nil && !strings.EqualFold(metadata, "FULL") {
+		s.log.Warn("the server has binlog_row_metadata=" + metadata + ": rows logged before an ALTER TABLE that adds or drops a column cannot be read once the table has changed; set binlog_row_metadata=FULL")
 	}
 	s.flavor = mysql.MySQLFlavor
 	if strings.Contains(strings.ToLower(version), "mariadb") {
@@ -309,18 +319,59 @@ func systemDB(db string) bool {
 	return false
 }
 
+// mapColumns prepares row for the rows events of one table map: the
+// identity when the logged columns are the live ones, a mapping by name when
+// the log names them and they differ (columns added or dropped since).
+func (t *table) mapColumns(tm *replication.TableMapEvent) error {
+	if tm == nil || tm == t.mappedFor {
+		return nil
+	}
+	t.mappedFor, t.from = tm, nil
+	names := tm.ColumnName
+	same := len(names) == 0 || len(names) == len(t.cols)
+	for i := 0; same && i < len(names); i++ {
+		same = strings.EqualFold(string(names[i]), t.cols[i].name)
+	}
+	if same {
+		if int(tm.ColumnCount) != len(t.cols) {
+			return fmt.Errorf("%s.%s: the binary log has %d columns, the table now has %d: its schema changed after these rows were written, "+
+				"and without binlog_row_metadata=FULL the log does not say which columns they are (set it on the server to read such rows by name)",
+				t.db, t.name, tm.ColumnCount, len(t.cols))
+		}
+		return nil
+	}
+	t.from = make([]int, len(t.cols))
+	for i, c := range t.cols {
+		t.from[i] = -1
+		for k, n := range names {
+			if strings.EqualFold(string(n), c.name) {
+				t.from[i] = k
+				break
+			}
+		}
+	}
+	return nil
+}
+
 // row decodes a row's values into event order.
 func (t *table) row(vals []any) ([]any, error) {
-	if len(vals) != len(t.cols) {
-		return nil, fmt.Errorf("%s.%s: the binary log has %d columns, the table now has %d (its schema changed since; Sluice reads schemas from the live catalog)",
-			t.db, t.name, len(vals), len(t.cols))
+	if t.from == nil && len(vals) != len(t.cols) {
+		return nil, fmt.Errorf("%s.%s: the row has %d columns, the table now has %d", t.db, t.name, len(vals), len(t.cols))
 	}
 	out := make([]any, len(t.keep))
 	for j, i := range t.keep {
-		if vals[i] == nil {
+		k := i
+		if t.from != nil {
+			k = t.from[i]
+		}
+		var raw any
+		if k >= 0 && k < len(vals) {
+			raw = vals[k]
+		}
+		if raw == nil {
 			continue
 		}
-		v, err := t.cols[i].decode(vals[i])
+		v, err := t.cols[i].decode(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s column %s: %w", t.db, t.name, t.cols[i].name, err)
 		}
@@ -640,6 +691,11 @@ func (s *source) rowsEvent(ctx context.Context, h *replication.EventHeader, e *r
 	t, err := s.describe(ctx, string(e.Table.Schema), string(e.Table.Table))
 	if err != nil {
 		return err
+	}
+	if t.captured {
+		if err := t.mapColumns(e.Table); err != nil {
+			return err
+		}
 	}
 	skipping := s.skipFile != "" && s.skipFile == s.txFile && s.skipPos == s.txPos
 	if skipping && s.events < s.skipEvents {
