@@ -2,9 +2,8 @@
 # A real MariaDB on loopback, for tests and examples: Debian's package, run as
 # a private server under a directory of its own (not the system's), with the
 # binary log on in ROW format with full row images, column names (row metadata
-# FULL) and GTIDs (what change
-# data capture reads), a user `sluice`, password `sluice`, that owns the
-# database `sluice` and may replicate.
+# FULL) and GTIDs (what change data capture reads), a user `sluice`, password
+# `sluice`, that owns the database `sluice` and may replicate.
 #
 #   deploy/local/mariadb.sh start|stop|restart|status|logs [N]|install|sql|reset
 #
