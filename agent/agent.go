@@ -25,6 +25,7 @@ import (
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/configprovider"
 	"github.com/sluicehq/sluice/internal/atomicfile"
 )
 
@@ -48,8 +49,9 @@ type Config struct {
 	// Registry holds the connectors the agent can run. Required.
 	Registry *connectors.Registry
 	// ConfigProviders are the ${provider:...} config providers tasks
-	// resolve on this agent (default env, file, directory).
-	ConfigProviders []string
+	// resolve on this agent, and what they may read (zero: env, file,
+	// directory and dir, no limits).
+	ConfigProviders configprovider.Providers
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults

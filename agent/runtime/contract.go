@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/connectors/configprovider"
 )
 
 // TaskRef names one task of one connector.
@@ -77,9 +78,9 @@ type Config struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// ConfigProviders are the config providers whose ${provider:...}
-	// placeholders tasks resolve when they start. Default
-	// configprovider.Default (env, file, directory).
-	ConfigProviders []string
+	// placeholders tasks resolve when they start, and what they may read.
+	// Its zero value enables configprovider.Default with no limits.
+	ConfigProviders configprovider.Providers
 	// KafkaOptions are added to every Kafka client the runtime makes, after
 	// its own (tests and benchmarks tune them here).
 	KafkaOptions []kgo.Opt

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connectors"
-	"github.com/sluicehq/sluice/connectors/configprovider"
 )
 
 // Runtime runs tasks. Make one with New, start it with Run.
@@ -63,9 +62,6 @@ func New(cfg Config) (*Runtime, error) {
 	cfg.OffsetFlushInterval = cmp.Or(cfg.OffsetFlushInterval, time.Second)
 	cfg.AgentName = cmp.Or(cfg.AgentName, "sluice")
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
-	if cfg.ConfigProviders == nil {
-		cfg.ConfigProviders = configprovider.Default
-	}
 	return &Runtime{
 		cfg:     cfg,
 		log:     cfg.Logger,

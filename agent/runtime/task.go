@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/connectors"
-	"github.com/sluicehq/sluice/connectors/configprovider"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
 	"github.com/sluicehq/sluice/transforms"
@@ -163,7 +162,7 @@ func (t *task) runOnce(ctx context.Context) (err error) {
 	}()
 	// Placeholders resolve here, on the agent, each time the task starts;
 	// the resolved config lives only in this run.
-	raw, err := configprovider.Resolve(t.config, t.rt.cfg.ConfigProviders)
+	raw, err := t.rt.cfg.ConfigProviders.Resolve(t.config)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/agent"
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/connectors/builtin"
+	"github.com/sluicehq/sluice/connectors/configprovider"
 	"github.com/sluicehq/sluice/internal/placement"
 )
 
@@ -18,6 +19,8 @@ func newAgentCmd(g *globalFlags) *cobra.Command {
 	var (
 		servers, kafka, labels string
 		providers              string
+		allowedPaths           string
+		envAllowlist           string
 		pprofAddr              string
 		cfg                    agent.Config
 	)
@@ -39,7 +42,11 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 				return &exitError{2, "--labels: " + err.Error()}
 			}
 			cfg.Labels = l
-			cfg.ConfigProviders = append([]string{}, splitList(providers)...) // empty: none
+			cfg.ConfigProviders, err = configprovider.NewProviders(append([]string{}, splitList(providers)...), // empty: none
+				splitList(allowedPaths), envAllowlist)
+			if err != nil {
+				return &exitError{2, "--config-provider-*: " + err.Error()}
+			}
 			cfg.Registry = builtin.Registry()
 			cfg.Logger = slog.Default()
 			a, err := agent.New(cfg)
@@ -61,7 +68,9 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 	f.StringVar(&cfg.Name, "name", "", "the agent's name, stable across restarts (default: host name)")
 	f.StringVar(&labels, "labels", "", "labels for placement, comma-separated key=value")
 	f.IntVar(&cfg.Capacity, "capacity", 0, "most tasks this agent runs (0: no limit)")
-	f.StringVar(&providers, "config-providers", "env,file,directory", "config providers whose ${provider:...} placeholders in connector configs this agent resolves when a task starts (Kafka Connect's syntax: ${env:NAME}, ${file:/path/file.properties:key}, ${directory:/path/dir:file}); empty disables them")
+	f.StringVar(&providers, "config-providers", "env,file,directory,dir", "config providers whose ${provider:...} placeholders in connector configs this agent resolves when a task starts (Kafka Connect's syntax: ${env:NAME}, ${file:/path/file.properties:key}, ${directory:/path/dir:file} or ${dir:...}); empty disables them")
+	f.StringVar(&allowedPaths, "config-provider-allowed-paths", "", "absolute paths, comma-separated: the file and directory providers read only files under them (Kafka's allowed.paths; default: anywhere)")
+	f.StringVar(&envAllowlist, "config-provider-env-allowlist", "", "regular expression an environment variable's whole name must match for ${env:...} to read it (Kafka's allowlist.pattern; default: any)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the agent's local state: offsets not yet reported when it stopped (default: none kept)")
 	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6060")
 	_ = cmd.MarkFlagRequired("kafka")

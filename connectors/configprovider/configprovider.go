@@ -1,8 +1,13 @@
 // Package configprovider resolves Kafka Connect's config provider
 // placeholders in connector configs: ${env:NAME}, ${file:/path/file.properties:key}
-// and ${directory:/path/dir:filename}. The control plane stores and shows
-// configs with their placeholders; an agent resolves them when a task
+// and ${directory:/path/dir:filename} (also ${dir:...}, the name Kafka's
+// documentation gives DirectoryConfigProvider). The control plane stores and
+// shows configs with their placeholders; an agent resolves them when a task
 // starts, so a secret is never stored resolved nor shown.
+//
+// As Kafka Connect's allowed.paths (KIP-993) and allowlist.pattern, an agent
+// may limit the files the file and directory providers read and the
+// environment variables the env provider reads.
 package configprovider
 
 import (
@@ -16,18 +21,62 @@ import (
 )
 
 // Default are the providers an agent resolves unless told otherwise.
-var Default = []string{"env", "file", "directory"}
+var Default = []string{"env", "file", "directory", "dir"}
 
-// placeholder is ${provider:path:key} or ${provider:key}.
-var placeholder = regexp.MustCompile(`\$\{([a-zA-Z][a-zA-Z0-9_.-]*):([^}]*)\}`)
+// Providers says which providers resolve placeholders and what they may read.
+type Providers struct {
+	// Enabled names the providers; nil means Default, empty means none.
+	Enabled []string
+	// AllowedPaths, when not empty, are the only files and directories
+	// (and what is below them) the file and directory providers read, as
+	// Kafka's allowed.paths. Paths are made absolute and cleaned, and
+	// symbolic links are followed before the check, so neither ".." nor a
+	// link leads out.
+	AllowedPaths []string
+	// EnvAllowlist, when set, must match an environment variable's whole
+	// name for the env provider to read it, as Kafka's allowlist.pattern.
+	EnvAllowlist *regexp.Regexp
+}
 
-// Has reports whether a value holds a placeholder.
-func Has(v string) bool { return placeholder.MatchString(v) }
+// NewProviders checks and normalizes an agent's settings. allowedPaths
+// must be absolute; envPattern is a regular expression ("" allows every
+// variable).
+func NewProviders(enabled, allowedPaths []string, envPattern string) (Providers, error) {
+	p := Providers{Enabled: enabled}
+	for _, a := range allowedPaths {
+		if !filepath.IsAbs(a) {
+			return Providers{}, fmt.Errorf("allowed path %q is not absolute", a)
+		}
+		p.AllowedPaths = append(p.AllowedPaths, canonical(a))
+	}
+	if envPattern != "" {
+		re, err := regexp.Compile(`^(?:` + envPattern + `)$`)
+		if err != nil {
+			return Providers{}, fmt.Errorf("env allowlist pattern: %w", err)
+		}
+		p.EnvAllowlist = re
+	}
+	return p, nil
+}
+
+// canonical is a path cleaned, with symbolic links resolved as far as they
+// exist.
+func canonical(path string) string {
+	path = filepath.Clean(path)
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return path
+}
 
 // Resolve returns cfg with every placeholder of an enabled provider
 // replaced. An error names the config key and the placeholder, never a
 // resolved value.
-func Resolve(cfg map[string]string, enabled []string) (map[string]string, error) {
+func (p Providers) Resolve(cfg map[string]string) (map[string]string, error) {
+	enabled := p.Enabled
+	if enabled == nil {
+		enabled = Default
+	}
 	out := make(map[string]string, len(cfg))
 	for k, v := range cfg {
 		if !strings.Contains(v, "${") {
@@ -46,7 +95,7 @@ func Resolve(cfg map[string]string, enabled []string) (map[string]string, error)
 					k, m, provider, strings.Join(enabled, ", "))
 				return m
 			}
-			val, err := lookup(provider, rest)
+			val, err := p.lookup(provider, rest)
 			if err != nil {
 				ferr = fmt.Errorf("%s: %s: %w", k, m, err)
 				return m
@@ -60,9 +109,34 @@ func Resolve(cfg map[string]string, enabled []string) (map[string]string, error)
 	return out, nil
 }
 
-func lookup(provider, rest string) (string, error) {
+func (p Providers) allowed(path string) error {
+	if len(p.AllowedPaths) == 0 {
+		return nil
+	}
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("the path is not absolute, and this agent allows only paths under %s", strings.Join(p.AllowedPaths, ", "))
+	}
+	c := canonical(path)
+	for _, a := range p.AllowedPaths {
+		if c == a || strings.HasPrefix(c, strings.TrimSuffix(a, string(filepath.Separator))+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the path is outside the paths this agent allows (%s)", strings.Join(p.AllowedPaths, ", "))
+}
+
+// placeholder is ${provider:path:key} or ${provider:key}.
+var placeholder = regexp.MustCompile(`\$\{([a-zA-Z][a-zA-Z0-9_.-]*):([^}]*)\}`)
+
+// Has reports whether a value holds a placeholder.
+func Has(v string) bool { return placeholder.MatchString(v) }
+
+func (p Providers) lookup(provider, rest string) (string, error) {
 	switch provider {
 	case "env":
+		if p.EnvAllowlist != nil && !p.EnvAllowlist.MatchString(rest) {
+			return "", fmt.Errorf("environment variable %s is not in this agent's allowlist (%s)", rest, p.EnvAllowlist)
+		}
 		v, ok := os.LookupEnv(rest)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set on this agent", rest)
@@ -73,13 +147,20 @@ func lookup(provider, rest string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("write ${file:/path/to/file.properties:key}")
 		}
+		if err := p.allowed(path); err != nil {
+			return "", err
+		}
 		return propertiesValue(path, key)
-	case "directory":
+	case "directory", "dir":
 		dir, name, ok := cutLast(rest)
 		if !ok || strings.ContainsAny(name, `/\`) || name == ".." {
-			return "", fmt.Errorf("write ${directory:/path/to/dir:filename}")
+			return "", fmt.Errorf("write ${%s:/path/to/dir:filename}", provider)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		file := filepath.Join(dir, name)
+		if err := p.allowed(file); err != nil {
+			return "", err
+		}
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("read the file: %w", err)
 		}
