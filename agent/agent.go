@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent/runtime"
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/api/kcjson"
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/configprovider"
@@ -52,6 +53,10 @@ type Config struct {
 	// resolve on this agent, and what they may read (zero: env, file,
 	// directory and dir, no limits).
 	ConfigProviders configprovider.Providers
+	// LogLevel, when set, is the level the agent's log handler reads: a
+	// level set for the cluster (PUT /admin/loggers/root?scope=cluster)
+	// changes it.
+	LogLevel *slog.LevelVar
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults
@@ -359,17 +364,19 @@ func (a *Agent) session(ctx context.Context, server string) error {
 
 // apply hands the assigned set to the runtime.
 func (a *Agent) apply(as *sluicev1.Assignments) {
+	a.setLevel(as.GetLogLevel())
 	out := make([]runtime.Assignment, 0, len(as.GetTasks()))
 	for _, t := range as.GetTasks() {
 		if t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_STOPPED {
 			continue
 		}
 		ra := runtime.Assignment{
-			Task:    runtime.TaskRef{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())},
-			Epoch:   t.GetEpoch(),
-			Config:  t.GetConfig(),
-			Paused:  t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
-			Restart: t.GetRestart(),
+			Task:        runtime.TaskRef{Connector: t.GetTask().GetConnector(), Task: int(t.GetTask().GetTask())},
+			Epoch:       t.GetEpoch(),
+			Config:      t.GetConfig(),
+			Paused:      t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
+			Restart:     t.GetRestart(),
+			TopicsReset: t.GetTopicsReset(),
 		}
 		for _, o := range t.GetOffsets() {
 			var p, off map[string]any
@@ -508,4 +515,18 @@ func (a *Agent) watchLease(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// setLevel follows the level set for the whole cluster
+// (PUT /admin/loggers/root?scope=cluster), if any.
+func (a *Agent) setLevel(name string) {
+	if name == "" || a.cfg.LogLevel == nil {
+		return
+	}
+	lv, ok := kcjson.ParseLevel(name)
+	if !ok || a.cfg.LogLevel.Level() == lv {
+		return
+	}
+	a.cfg.LogLevel.Set(lv)
+	a.log.Info("log level set for the cluster", "level", name)
 }

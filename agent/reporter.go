@@ -20,6 +20,7 @@ type reporter struct {
 	states  map[runtime.TaskRef]*sluicev1.TaskStateReport // newest state, sent or not
 	unsent  map[runtime.TaskRef]bool
 	offsets map[runtime.TaskRef]*pendingOffsets
+	topics  map[runtime.TaskRef]*pendingTopics
 	notify  chan struct{}
 	empty   chan struct{} // closed and replaced when nothing is pending
 	// hold keeps stopped tasks from being released: the agent stopped them
@@ -27,6 +28,11 @@ type reporter struct {
 	hold bool
 	// draining: the agent stops; drainSent: this session was told.
 	draining, drainSent bool
+}
+
+type pendingTopics struct {
+	epoch int64
+	names []string
 }
 
 type pendingOffsets struct {
@@ -39,6 +45,7 @@ func newReporter() *reporter {
 		states:  map[runtime.TaskRef]*sluicev1.TaskStateReport{},
 		unsent:  map[runtime.TaskRef]bool{},
 		offsets: map[runtime.TaskRef]*pendingOffsets{},
+		topics:  map[runtime.TaskRef]*pendingTopics{},
 		notify:  make(chan struct{}, 1),
 	}
 }
@@ -113,6 +120,23 @@ func (r *reporter) Offsets(t runtime.TaskRef, epoch int64, offsets []connectors.
 	r.wake()
 }
 
+// ActiveTopic implements runtime.TopicReporter.
+func (r *reporter) ActiveTopic(t runtime.TaskRef, epoch int64, topic string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addTopics(t, epoch, topic)
+	r.wake()
+}
+
+func (r *reporter) addTopics(t runtime.TaskRef, epoch int64, topics ...string) {
+	p := r.topics[t]
+	if p == nil || p.epoch != epoch {
+		p = &pendingTopics{epoch: epoch}
+		r.topics[t] = p
+	}
+	p.names = append(p.names, topics...)
+}
+
 // resendStates marks every known state unsent (after a new session opens).
 func (r *reporter) resendStates() {
 	r.mu.Lock()
@@ -144,6 +168,11 @@ func (r *reporter) take() []*sluicev1.SessionRequest {
 		out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Offsets{Offsets: oc}})
 		delete(r.offsets, t)
 	}
+	for t, p := range r.topics {
+		out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Topics{Topics: &sluicev1.TopicsReport{
+			Task: ref(t), Epoch: p.epoch, Topics: p.names}}})
+		delete(r.topics, t)
+	}
 	for t := range r.unsent {
 		if s := r.states[t]; s != nil {
 			out = append(out, &sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: s}})
@@ -172,6 +201,9 @@ func (r *reporter) putBack(m *sluicev1.SessionRequest) {
 			r.states[t] = msg.TaskState
 			r.unsent[t] = true
 		}
+	case *sluicev1.SessionRequest_Topics:
+		tr := msg.Topics
+		r.addTopics(runtime.TaskRef{Connector: tr.GetTask().GetConnector(), Task: int(tr.GetTask().GetTask())}, tr.GetEpoch(), tr.GetTopics()...)
 	case *sluicev1.SessionRequest_Offsets:
 		oc := msg.Offsets
 		t := runtime.TaskRef{Connector: oc.GetTask().GetConnector(), Task: int(oc.GetTask().GetTask())}
@@ -195,7 +227,7 @@ func (r *reporter) putBack(m *sluicev1.SessionRequest) {
 func (r *reporter) pending() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.unsent) > 0 || len(r.offsets) > 0 || (r.draining && !r.drainSent)
+	return len(r.unsent) > 0 || len(r.offsets) > 0 || len(r.topics) > 0 || (r.draining && !r.drainSent)
 }
 
 // waitEmpty waits until nothing is pending or ctx ends.

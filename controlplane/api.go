@@ -269,6 +269,7 @@ func (a *connectorAPI) DeleteConnector(ctx context.Context, req *connect.Request
 			clientv3.OpDelete(cp.keys.connector(name)),
 			clientv3.OpDelete(cp.keys.tasks(name), clientv3.WithPrefix()),
 			clientv3.OpDelete(cp.keys.statuses(name), clientv3.WithPrefix()),
+			clientv3.OpDelete(cp.keys.topics(name), clientv3.WithPrefix()),
 		).Commit()
 	if err != nil {
 		return nil, etcdErr(err)
@@ -501,40 +502,19 @@ func (cp *ControlPlane) leaderName(ctx context.Context) string {
 // setTarget changes a connector's target state, keeping its config and
 // generation (a state change is not a config change).
 func (a *connectorAPI) setTarget(ctx context.Context, name, target string) (*sluicev1.Connector, error) {
-	cp := a.cp
-	if err := validName(name); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	changed := false
+	rec, err := a.modifyConnector(ctx, name, func(rec *connectorRecord) bool {
+		changed = rec.TargetState != target
+		rec.TargetState = target
+		return changed
+	})
+	if err != nil {
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	for attempt := 0; attempt < 5; attempt++ {
-		resp, err := cp.etcd.Get(ctx, cp.keys.connector(name))
-		if err != nil {
-			return nil, etcdErr(err)
-		}
-		if len(resp.Kvs) == 0 {
-			return nil, errNotFound("connector %s not found", name)
-		}
-		var rec connectorRecord
-		if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
-			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("stored connector %s: %w", name, err))
-		}
-		if rec.TargetState == target {
-			return connectorProto(&rec, nil), nil
-		}
-		rec.TargetState, rec.UpdateTime = target, cp.cfg.Now().UTC()
-		txn, err := cp.etcd.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(cp.keys.connector(name)), "=", resp.Kvs[0].ModRevision)).
-			Then(clientv3.OpPut(cp.keys.connector(name), mustJSON(rec))).Commit()
-		if err != nil {
-			return nil, etcdErr(err)
-		}
-		if txn.Succeeded {
-			cp.log.Info("connector target state changed", "connector", name, "target", target)
-			return connectorProto(&rec, nil), nil
-		}
+	if changed {
+		a.cp.log.Info("connector target state changed", "connector", name, "target", target)
 	}
-	return nil, connect.NewError(connect.CodeAborted, fmt.Errorf("connector %s is being changed concurrently; try again", name))
+	return connectorProto(rec, nil), nil
 }
 
 // PauseConnector pauses a connector's tasks where they run.

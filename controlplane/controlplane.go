@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/grpchealth"
@@ -87,6 +88,13 @@ type Config struct {
 	// LogLevel, when set, is the level Logger's handler reads: Kafka
 	// Connect's /admin/loggers changes it.
 	LogLevel *slog.LevelVar
+	// DisableTopicTracking turns off active topics (Kafka Connect's
+	// topic.tracking.enable=false): tasks' reports are ignored and the
+	// topics endpoints answer 403.
+	DisableTopicTracking bool
+	// DisableTopicReset refuses PUT /connectors/{name}/topics/reset with 403
+	// (topic.tracking.allow.reset=false).
+	DisableTopicReset bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -106,6 +114,9 @@ type ControlPlane struct {
 	started   time.Time
 
 	hub *hub
+	// levelModified is when the log level last changed through
+	// /admin/loggers (Unix ms; 0: never).
+	levelModified atomic.Int64
 }
 
 // New checks cfg and returns a replica; Run starts it.

@@ -66,6 +66,9 @@ func (h *hub) run(ctx context.Context) {
 			h.stateMu.Lock()
 			h.state = snap
 			h.stateMu.Unlock()
+			if snap.logLevel != nil {
+				h.cp.clusterLevel(snap.logLevel)
+			}
 			next = snap.rev + 1
 			h.notifyAll()
 		}
@@ -81,7 +84,11 @@ func (h *hub) run(ctx context.Context) {
 				break
 			}
 			if len(r.Events) > 0 {
-				h.notify(h.apply(r.Events))
+				if dirty := h.apply(r.Events); dirty != nil {
+					h.notify(dirty)
+				} else {
+					h.notifyAll()
+				}
 			}
 			next = max(next, r.Header.Revision+1)
 		}
@@ -98,6 +105,7 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 	defer h.stateMu.Unlock()
 	s := h.state
 	dirty := map[string]bool{}
+	every := false
 	touch := func(tk taskKey) {
 		if a, ok := s.assign[tk]; ok {
 			dirty[a.Agent] = true
@@ -172,6 +180,14 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			s.assign[tk] = assignment{assignRecord: a, Epoch: ev.Kv.ModRevision}
 			s.byAgent[a.Agent] = insertTask(s.byAgent[a.Agent], tk)
 			dirty[a.Agent] = true
+		case rest == pfxLoggers+rootLogger:
+			// Every agent gets the cluster's level with its assignments.
+			s.logLevel = nil
+			if put {
+				s.logLevel = ev.Kv.Value
+				h.cp.clusterLevel(ev.Kv.Value)
+			}
+			every = true
 		case strings.HasPrefix(rest, pfxMoves):
 			tk, ok := parseTaskKey(strings.TrimPrefix(rest, pfxMoves))
 			if !ok {
@@ -188,6 +204,9 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			}
 			touch(tk)
 		}
+	}
+	if every {
+		return nil
 	}
 	return dirty
 }

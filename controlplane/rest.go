@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -31,9 +29,6 @@ import (
 type restAPI struct {
 	cp  *ControlPlane
 	api *connectorAPI
-	// lastModified is when /admin/loggers last changed the level (Unix
-	// ms; 0: never).
-	lastModified atomic.Int64
 }
 
 func (r *restAPI) register(mux *http.ServeMux) {
@@ -60,6 +55,8 @@ func (r *restAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /connector-plugins", r.listPlugins)
 	mux.HandleFunc("GET /connector-plugins/{plugin}/config", r.pluginConfig)
 	mux.HandleFunc("PUT /connector-plugins/{plugin}/config/validate", r.validate)
+	mux.HandleFunc("GET /connectors/{name}/topics", r.getTopics)
+	mux.HandleFunc("PUT /connectors/{name}/topics/reset", r.resetTopics)
 	mux.HandleFunc("GET /admin/loggers", r.getLoggers)
 	mux.HandleFunc("GET /admin/loggers/{logger}", r.getLogger)
 	mux.HandleFunc("PUT /admin/loggers/{logger}", r.putLogger)
@@ -95,6 +92,8 @@ func fail(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
 		status = http.StatusServiceUnavailable
+	case connect.CodePermissionDenied:
+		status = http.StatusForbidden
 	}
 	msg := err.Error()
 	var ce *connect.Error
@@ -576,28 +575,38 @@ func (r *restAPI) validate(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, kcjson.ConfigInfos(res.Msg))
 }
 
-// Sluice has one logger per process: /admin/loggers shows and sets its
-// level as the root logger's, for this replica (scope=worker).
+func (r *restAPI) getTopics(w http.ResponseWriter, req *http.Request) {
+	name := req.PathValue("name")
+	res, err := r.api.GetConnectorTopics(req.Context(), connect.NewRequest(&sluicev1.GetConnectorTopicsRequest{Name: name}))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{name: map[string]any{"topics": res.Msg.GetTopics()}})
+}
 
-var (
-	levelToKafka = map[slog.Level]string{slog.LevelDebug: "DEBUG", slog.LevelInfo: "INFO", slog.LevelWarn: "WARN", slog.LevelError: "ERROR"}
-	kafkaToLevel = map[string]slog.Level{"TRACE": slog.LevelDebug, "DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo,
-		"WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError}
-)
+func (r *restAPI) resetTopics(w http.ResponseWriter, req *http.Request) {
+	if _, err := r.api.ResetConnectorTopics(req.Context(), connect.NewRequest(&sluicev1.ResetConnectorTopicsRequest{Name: req.PathValue("name")})); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// Sluice has one logger per process: /admin/loggers shows and sets its
+// level as the root logger's, for this replica (scope=worker, the default)
+// or for every replica and agent (scope=cluster).
 
 func (r *restAPI) level() (string, bool) {
 	if r.cp.cfg.LogLevel == nil {
 		return "", false
 	}
-	l, ok := levelToKafka[r.cp.cfg.LogLevel.Level()]
-	if !ok {
-		l = r.cp.cfg.LogLevel.Level().String()
-	}
+	l := kcjson.LevelName(r.cp.cfg.LogLevel.Level())
 	return l, true
 }
 
 func (r *restAPI) modified() any {
-	if ms := r.lastModified.Load(); ms != 0 {
+	if ms := r.cp.levelModified.Load(); ms != 0 {
 		return ms
 	}
 	return nil
@@ -622,8 +631,9 @@ func (r *restAPI) getLogger(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *restAPI) putLogger(w http.ResponseWriter, req *http.Request) {
-	if scope := req.URL.Query().Get("scope"); scope != "" && !strings.EqualFold(scope, "worker") {
-		writeError(w, http.StatusBadRequest, "scope "+scope+" is not supported: levels are set per replica (scope=worker)")
+	scope := strings.ToLower(req.URL.Query().Get("scope"))
+	if scope != "" && scope != "worker" && scope != "cluster" {
+		writeError(w, http.StatusBadRequest, "Invalid scope '"+req.URL.Query().Get("scope")+"': want worker (this replica, the default) or cluster (every replica and agent)")
 		return
 	}
 	var body struct {
@@ -632,9 +642,19 @@ func (r *restAPI) putLogger(w http.ResponseWriter, req *http.Request) {
 	if !readBody(w, req, &body) {
 		return
 	}
-	lv, ok := kafkaToLevel[strings.ToUpper(strings.TrimSpace(body.Level))]
+	lv, ok := ParseLevel(body.Level)
 	if !ok {
 		writeError(w, http.StatusBadRequest, "Invalid log level '"+body.Level+"': want TRACE, DEBUG, INFO, WARN, ERROR or FATAL")
+		return
+	}
+	if scope == "cluster" {
+		// Kafka Connect answers 204 at once; the level reaches every
+		// replica through etcd and every agent with its assignments.
+		if err := r.cp.setClusterLevel(req.Context(), body.Level); err != nil {
+			fail(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if r.cp.cfg.LogLevel == nil {
@@ -642,7 +662,7 @@ func (r *restAPI) putLogger(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.cp.cfg.LogLevel.Set(lv)
-	r.lastModified.Store(time.Now().UnixMilli())
+	r.cp.levelModified.Store(time.Now().UnixMilli())
 	r.cp.log.Info("log level changed", "level", body.Level)
 	writeJSON(w, http.StatusOK, []string{"root"})
 }

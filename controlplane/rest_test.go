@@ -157,7 +157,7 @@ func TestKafkaConnectREST(t *testing.T) {
 	if l := obj(call("GET", "/admin/loggers/root", "", 200)); l["level"] != "DEBUG" || l["last_modified"] == nil || cp.cfg.LogLevel.Level() != slog.LevelDebug {
 		t.Fatalf("after setting DEBUG: %v", l)
 	}
-	call("PUT", "/admin/loggers/root?scope=cluster", `{"level":"INFO"}`, 400)
+	call("PUT", "/admin/loggers/root?scope=planet", `{"level":"INFO"}`, 400)
 	call("PUT", "/admin/loggers/root", `{"level":"LOUD"}`, 400)
 	call("GET", "/admin/loggers/org.apache.kafka", "", 404)
 

@@ -209,6 +209,8 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 		return s.taskState(ctx, msg.TaskState)
 	case *sluicev1.SessionRequest_Offsets:
 		return s.offsets(ctx, msg.Offsets)
+	case *sluicev1.SessionRequest_Topics:
+		return s.topicsReport(ctx, msg.Topics)
 	case *sluicev1.SessionRequest_Drain:
 		// The agent stops: nothing more is placed on it.
 		s.rec.Draining = true
@@ -331,19 +333,25 @@ type storedOffset struct {
 // push sends the agent its assignments if they changed since the last push.
 func (s *session) push(ctx context.Context) error {
 	var tasks []*sluicev1.Assignment
-	var sig []byte
+	var sig, level []byte
 	sources := map[string]bool{}
 	if !s.h.read(func(snap *snapshot) {
 		tasks, sig = s.view(snap, sources)
+		level = snap.logLevel
 	}) {
 		return nil
 	}
+	logLevel := ""
+	if level != nil {
+		logLevel = levelName(level)
+	}
+	sig = append(sig, logLevel...)
 	sum := sha256.Sum256(sig)
 	signature := string(sum[:])
 	if signature == s.lastSent {
 		return nil
 	}
-	return s.sendAssignments(ctx, tasks, sources, signature)
+	return s.sendAssignments(ctx, tasks, logLevel, sources, signature)
 }
 
 // view builds the agent's assignment set from the hub's state, and its
@@ -374,10 +382,11 @@ func (s *session) view(snap *snapshot, sources map[string]bool) ([]*sluicev1.Ass
 			TargetState: target,
 			Generation:  c.Generation,
 			Restart:     a.Restart,
+			TopicsReset: c.TopicsReset,
 		})
 		// The task config's mod revision stands for the config.
 		sig = append(sig, tk.Connector...)
-		for _, n := range []int64{int64(tk.Task), a.Epoch, c.Generation, int64(target), a.Restart, snap.taskRev[tk]} {
+		for _, n := range []int64{int64(tk.Task), a.Epoch, c.Generation, int64(target), a.Restart, snap.taskRev[tk], c.TopicsReset} {
 			sig = append(sig, '|')
 			sig = strconv.AppendInt(sig, n, 10)
 		}
@@ -388,7 +397,7 @@ func (s *session) view(snap *snapshot, sources map[string]bool) ([]*sluicev1.Ass
 
 // sendAssignments sends the agent its set, with the offsets its new tasks
 // start from.
-func (s *session) sendAssignments(ctx context.Context, tasks []*sluicev1.Assignment, sources map[string]bool, signature string) error {
+func (s *session) sendAssignments(ctx context.Context, tasks []*sluicev1.Assignment, logLevel string, sources map[string]bool, signature string) error {
 	cp := s.h.cp
 	// Offsets to resume from, per connector, for the tasks the agent does
 	// not run yet (a running task ignores them).
@@ -423,7 +432,7 @@ func (s *session) sendAssignments(ctx context.Context, tasks []*sluicev1.Assignm
 		}
 	}
 	if err := s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Assignments{
-		Assignments: &sluicev1.Assignments{Tasks: tasks}}}); err != nil {
+		Assignments: &sluicev1.Assignments{Tasks: tasks, LogLevel: logLevel}}}); err != nil {
 		return err
 	}
 	s.lastSent = signature

@@ -22,6 +22,8 @@ import (
 //	moves/<connector>/<n>        moveRecord: the task leaves its agent (rebalance)
 //	offsets/<connector>/<part>   committed source offset of one source partition
 //	replicas/<name>              replicaRecord, bound to the replica's lease
+//	topics/<connector>/<topic>   topicRecord: a topic the connector's tasks used (active topics)
+//	loggers/<name>               loggerRecord: a log level set with scope=cluster
 //	election                     leader election (client/v3/concurrency)
 const (
 	pfxConnectors = "connectors/"
@@ -32,6 +34,8 @@ const (
 	pfxStatus     = "status/"
 	pfxOffsets    = "offsets/"
 	pfxReplicas   = "replicas/"
+	pfxTopics     = "topics/"
+	pfxLoggers    = "loggers/"
 	keyElection   = "election"
 )
 
@@ -49,8 +53,10 @@ type connectorRecord struct {
 	Type        string            `json:"type"`
 	Generation  int64             `json:"generation"`
 	Tasks       int               `json:"tasks"`
-	CreateTime  time.Time         `json:"create_time"`
-	UpdateTime  time.Time         `json:"update_time"`
+	// TopicsReset grows with every reset of the active topics.
+	TopicsReset int64     `json:"topics_reset,omitempty"`
+	CreateTime  time.Time `json:"create_time"`
+	UpdateTime  time.Time `json:"update_time"`
 }
 
 type agentRecord struct {
@@ -155,6 +161,8 @@ type snapshot struct {
 	moves   map[taskKey]moveRecord
 	// byAgent lists each agent's assigned tasks, sorted.
 	byAgent map[string][]taskKey
+	// logLevel is loggers/root's value, the cluster's level, if set.
+	logLevel []byte
 }
 
 type assignment struct {
@@ -184,6 +192,7 @@ func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool) (
 		clientv3.OpGet(k.prefix+pfxAgents, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxAssign, clientv3.WithPrefix()),
 		clientv3.OpGet(k.prefix+pfxMoves, clientv3.WithPrefix()),
+		loggerOp(k),
 	).Commit()
 	if err != nil {
 		return nil, err
@@ -253,6 +262,9 @@ func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool) (
 			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
 		s.moves[tk] = m
+	}
+	if kvs := resp.Responses[5].GetResponseRange().Kvs; len(kvs) > 0 {
+		s.logLevel = kvs[0].Value
 	}
 	return s, nil
 }

@@ -40,6 +40,9 @@ type Assignment struct {
 	// Restart grows when someone asks for the task to restart: a running
 	// task whose Restart changes stops and starts again.
 	Restart int64
+	// TopicsReset grows when the connector's active topics are reset: the
+	// task reports the topics it uses again.
+	TopicsReset int64
 }
 
 // Status is what a task reports about itself.

@@ -155,6 +155,7 @@ func (r *Runtime) reconcile(ctx context.Context) {
 				t.log.Info("task kept under a new epoch", "epoch", a.Epoch)
 			}
 			t.setPaused(a.Paused)
+			t.topics.setReset(a.TopicsReset)
 		}
 	}
 	wg.Wait()

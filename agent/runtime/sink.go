@@ -279,6 +279,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			if ps == nil {
 				ps = map[int32]kgo.EpochOffset{}
 				last[fp.Topic] = ps
+				t.topics.saw(fp.Topic)
 			}
 			ps[fp.Partition] = kgo.EpochOffset{Epoch: lastRec.LeaderEpoch, Offset: lastRec.Offset + 1}
 			for _, kr := range fp.Records {

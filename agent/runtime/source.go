@@ -222,6 +222,7 @@ func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorH
 		}
 		kr := &krs[i]
 		kr.Topic = r.Topic
+		t.topics.saw(r.Topic)
 		kr.Partition = r.Partition
 		var err error
 		if err = eh.retry(ctx, func() (err error) { kr.Key, err = encode(c.key, r.Topic, r.Key, r.KeySchema, r.KeyData); return err }); err != nil {

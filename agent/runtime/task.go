@@ -49,6 +49,8 @@ type task struct {
 
 	mu        sync.Mutex
 	committed map[string]connectors.Offset // source: newest committed offset per partition
+
+	topics activeTopics
 }
 
 func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
@@ -64,6 +66,8 @@ func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
 	}
 	t.epoch.Store(a.Epoch)
 	t.paused.Store(a.Paused)
+	t.topics.t = t
+	t.topics.setReset(a.TopicsReset)
 	return t
 }
 

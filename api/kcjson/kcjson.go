@@ -5,6 +5,7 @@
 package kcjson
 
 import (
+	"log/slog"
 	"strings"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
@@ -98,4 +99,25 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+var (
+	levelToKafka = map[slog.Level]string{slog.LevelDebug: "DEBUG", slog.LevelInfo: "INFO", slog.LevelWarn: "WARN", slog.LevelError: "ERROR"}
+	kafkaToLevel = map[string]slog.Level{"TRACE": slog.LevelDebug, "DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo,
+		"WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError}
+)
+
+// ParseLevel reads a log level as /admin/loggers names it: TRACE, DEBUG,
+// INFO, WARN, ERROR or FATAL, in any case (TRACE is DEBUG, FATAL ERROR).
+func ParseLevel(name string) (slog.Level, bool) {
+	l, ok := kafkaToLevel[strings.ToUpper(strings.TrimSpace(name))]
+	return l, ok
+}
+
+// LevelName is a level as /admin/loggers names it.
+func LevelName(l slog.Level) string {
+	if n, ok := levelToKafka[l]; ok {
+		return n
+	}
+	return l.String()
 }

@@ -49,6 +49,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 			}
 			cfg.Registry = builtin.Registry()
 			cfg.Logger = slog.Default()
+			cfg.LogLevel = logLevel
 			a, err := agent.New(cfg)
 			if err != nil {
 				return &exitError{2, err.Error()}

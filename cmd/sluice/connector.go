@@ -344,7 +344,7 @@ when there is any; -o json prints Kafka Connect's ConfigInfos shape.`,
 	validate.Flags().StringVarP(&vfile, "file", "f", "", "the connector's YAML or JSON file (- for standard input)")
 	addServerFlags(validate, g)
 
-	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop, restart, validate)
+	cmd.AddCommand(apply, list, get, status, del, pause, resume, stop, restart, validate, newTopicsCmd(g))
 	return cmd
 }
 

@@ -69,5 +69,7 @@ share it.`,
 	f.DurationVar(&cfg.MoveTimeout, "move-timeout", 30*time.Second, "how long an agent has to release a task moved off it (rebalance, placement change) before it is reassigned anyway")
 	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6061")
 	f.StringVar(&kafka, "kafka", "", "Kafka seed brokers (host:port, comma-separated), for the offsets API of sink connectors")
+	f.BoolVar(&cfg.DisableTopicTracking, "no-topic-tracking", false, "do not record the topics connectors use (Kafka Connect's topic.tracking.enable=false): GET /connectors/{name}/topics answers 403")
+	f.BoolVar(&cfg.DisableTopicReset, "no-topic-reset", false, "refuse PUT /connectors/{name}/topics/reset with 403 (Kafka Connect's topic.tracking.allow.reset=false)")
 	return cmd
 }

@@ -81,6 +81,7 @@ file-sink writing <data-dir>/demo-out.txt.`,
 				Kafka:         brokers,
 				Registry:      reg,
 				Logger:        slog.Default(),
+				LogLevel:      logLevel,
 			})
 			if err != nil {
 				return &exitError{2, err.Error()}
@@ -100,6 +101,7 @@ file-sink writing <data-dir>/demo-out.txt.`,
 				Brokers:  brokers,
 				Registry: reg,
 				Logger:   slog.Default(),
+				LogLevel: logLevel,
 			})
 			if err != nil {
 				return &exitError{2, err.Error()}

@@ -317,6 +317,14 @@ func TestFileToKafkaToFile(t *testing.T) {
 	if !bytes.Equal(want, got) {
 		t.Fatalf("output differs from input: %d bytes in, %d bytes out", len(want), len(got))
 	}
+	// Both connectors' active topics name the topic (KIP-558): the source
+	// produced to it, the sink consumed from it.
+	for _, name := range []string{"copy-source", "copy-sink"} {
+		testenv.WaitFor(t, 10*time.Second, name+"'s active topics", func() bool {
+			res, err := c.api.Connectors.GetConnectorTopics(context.Background(), connect.NewRequest(&sluicev1.GetConnectorTopicsRequest{Name: name}))
+			return err == nil && fmt.Sprint(res.Msg.GetTopics()) == "["+topic+"]"
+		})
+	}
 }
 
 // TestAgentKilledMidCopy SIGKILLs the agent while it copies and starts it

@@ -32,6 +32,7 @@ type SessionRequest struct {
 	//	*SessionRequest_TaskState
 	//	*SessionRequest_Offsets
 	//	*SessionRequest_Drain
+	//	*SessionRequest_Topics
 	Msg           isSessionRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -119,6 +120,15 @@ func (x *SessionRequest) GetDrain() *Drain {
 	return nil
 }
 
+func (x *SessionRequest) GetTopics() *TopicsReport {
+	if x != nil {
+		if x, ok := x.Msg.(*SessionRequest_Topics); ok {
+			return x.Topics
+		}
+	}
+	return nil
+}
+
 type isSessionRequest_Msg interface {
 	isSessionRequest_Msg()
 }
@@ -143,6 +153,10 @@ type SessionRequest_Drain struct {
 	Drain *Drain `protobuf:"bytes,5,opt,name=drain,proto3,oneof"`
 }
 
+type SessionRequest_Topics struct {
+	Topics *TopicsReport `protobuf:"bytes,6,opt,name=topics,proto3,oneof"`
+}
+
 func (*SessionRequest_Register) isSessionRequest_Msg() {}
 
 func (*SessionRequest_Heartbeat) isSessionRequest_Msg() {}
@@ -152,6 +166,8 @@ func (*SessionRequest_TaskState) isSessionRequest_Msg() {}
 func (*SessionRequest_Offsets) isSessionRequest_Msg() {}
 
 func (*SessionRequest_Drain) isSessionRequest_Msg() {}
+
+func (*SessionRequest_Topics) isSessionRequest_Msg() {}
 
 // Drain says the agent is stopping: the control plane places nothing more on
 // it. The agent then gives up each task with an UNASSIGNED report.
@@ -594,8 +610,12 @@ func (x *HeartbeatAck) GetSendTime() *timestamppb.Timestamp {
 // Assignments is the full set of tasks an agent must run. Tasks the agent
 // runs that are not in it must stop; a task whose epoch changed restarts.
 type Assignments struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tasks         []*Assignment          `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tasks []*Assignment          `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// The level every process of the cluster logs at, once someone set it with
+	// PUT /admin/loggers/root?scope=cluster (TRACE, DEBUG, INFO, WARN or
+	// ERROR); empty: the agent keeps its own.
+	LogLevel      string `protobuf:"bytes,2,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -637,6 +657,13 @@ func (x *Assignments) GetTasks() []*Assignment {
 	return nil
 }
 
+func (x *Assignments) GetLogLevel() string {
+	if x != nil {
+		return x.LogLevel
+	}
+	return ""
+}
+
 type Assignment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Task  *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
@@ -651,7 +678,10 @@ type Assignment struct {
 	Generation int64 `protobuf:"varint,6,opt,name=generation,proto3" json:"generation,omitempty"`
 	// Grows when someone asks for the task to restart: a running task whose
 	// restart number changes stops and starts again.
-	Restart       int64 `protobuf:"varint,7,opt,name=restart,proto3" json:"restart,omitempty"`
+	Restart int64 `protobuf:"varint,7,opt,name=restart,proto3" json:"restart,omitempty"`
+	// Grows when someone resets the connector's active topics: the task
+	// reports the topics it uses again, without restarting.
+	TopicsReset   int64 `protobuf:"varint,8,opt,name=topics_reset,json=topicsReset,proto3" json:"topics_reset,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -731,6 +761,13 @@ func (x *Assignment) GetGeneration() int64 {
 func (x *Assignment) GetRestart() int64 {
 	if x != nil {
 		return x.Restart
+	}
+	return 0
+}
+
+func (x *Assignment) GetTopicsReset() int64 {
+	if x != nil {
+		return x.TopicsReset
 	}
 	return 0
 }
@@ -888,6 +925,68 @@ func (x *OffsetCommit) GetOffsets() []*SourceOffset {
 	return nil
 }
 
+// TopicsReport names topics a task started to use since it started or since
+// its connector's topics were reset (Kafka Connect's active topics).
+type TopicsReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Epoch         int64                  `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Topics        []string               `protobuf:"bytes,3,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicsReport) Reset() {
+	*x = TopicsReport{}
+	mi := &file_sluice_v1_agent_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicsReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicsReport) ProtoMessage() {}
+
+func (x *TopicsReport) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_agent_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicsReport.ProtoReflect.Descriptor instead.
+func (*TopicsReport) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TopicsReport) GetTask() *TaskRef {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+func (x *TopicsReport) GetEpoch() int64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *TopicsReport) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
 type Refused struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Task          *TaskRef               `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
@@ -899,7 +998,7 @@ type Refused struct {
 
 func (x *Refused) Reset() {
 	*x = Refused{}
-	mi := &file_sluice_v1_agent_proto_msgTypes[12]
+	mi := &file_sluice_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1010,7 @@ func (x *Refused) String() string {
 func (*Refused) ProtoMessage() {}
 
 func (x *Refused) ProtoReflect() protoreflect.Message {
-	mi := &file_sluice_v1_agent_proto_msgTypes[12]
+	mi := &file_sluice_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1023,7 @@ func (x *Refused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refused.ProtoReflect.Descriptor instead.
 func (*Refused) Descriptor() ([]byte, []int) {
-	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_sluice_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Refused) GetTask() *TaskRef {
@@ -952,14 +1051,15 @@ var File_sluice_v1_agent_proto protoreflect.FileDescriptor
 
 const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x15sluice/v1/agent.proto\x12\tsluice.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sluice/v1/common.proto\"\x9c\x02\n" +
+	"\x15sluice/v1/agent.proto\x12\tsluice.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sluice/v1/common.proto\"\xcf\x02\n" +
 	"\x0eSessionRequest\x121\n" +
 	"\bregister\x18\x01 \x01(\v2\x13.sluice.v1.RegisterH\x00R\bregister\x124\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x14.sluice.v1.HeartbeatH\x00R\theartbeat\x12;\n" +
 	"\n" +
 	"task_state\x18\x03 \x01(\v2\x1a.sluice.v1.TaskStateReportH\x00R\ttaskState\x123\n" +
 	"\aoffsets\x18\x04 \x01(\v2\x17.sluice.v1.OffsetCommitH\x00R\aoffsets\x12(\n" +
-	"\x05drain\x18\x05 \x01(\v2\x10.sluice.v1.DrainH\x00R\x05drainB\x05\n" +
+	"\x05drain\x18\x05 \x01(\v2\x10.sluice.v1.DrainH\x00R\x05drain\x121\n" +
+	"\x06topics\x18\x06 \x01(\v2\x17.sluice.v1.TopicsReportH\x00R\x06topicsB\x05\n" +
 	"\x03msg\"\a\n" +
 	"\x05Drain\"\xfd\x01\n" +
 	"\x0fSessionResponse\x127\n" +
@@ -991,9 +1091,10 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\tHeartbeat\x127\n" +
 	"\tsend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\"G\n" +
 	"\fHeartbeatAck\x127\n" +
-	"\tsend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\":\n" +
+	"\tsend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\"W\n" +
 	"\vAssignments\x12+\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x15.sluice.v1.AssignmentR\x05tasks\"\xe8\x02\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x15.sluice.v1.AssignmentR\x05tasks\x12\x1b\n" +
+	"\tlog_level\x18\x02 \x01(\tR\blogLevel\"\x8b\x03\n" +
 	"\n" +
 	"Assignment\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
@@ -1004,7 +1105,8 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\x06 \x01(\x03R\n" +
 	"generation\x12\x18\n" +
-	"\arestart\x18\a \x01(\x03R\arestart\x1a9\n" +
+	"\arestart\x18\a \x01(\x03R\arestart\x12!\n" +
+	"\ftopics_reset\x18\b \x01(\x03R\vtopicsReset\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x01\n" +
@@ -1018,7 +1120,11 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\fOffsetCommit\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x121\n" +
-	"\aoffsets\x18\x03 \x03(\v2\x17.sluice.v1.SourceOffsetR\aoffsets\"_\n" +
+	"\aoffsets\x18\x03 \x03(\v2\x17.sluice.v1.SourceOffsetR\aoffsets\"d\n" +
+	"\fTopicsReport\x12&\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x12\x16\n" +
+	"\x06topics\x18\x03 \x03(\tR\x06topics\"_\n" +
 	"\aRefused\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x12\x16\n" +
@@ -1038,7 +1144,7 @@ func file_sluice_v1_agent_proto_rawDescGZIP() []byte {
 	return file_sluice_v1_agent_proto_rawDescData
 }
 
-var file_sluice_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sluice_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_sluice_v1_agent_proto_goTypes = []any{
 	(*SessionRequest)(nil),        // 0: sluice.v1.SessionRequest
 	(*Drain)(nil),                 // 1: sluice.v1.Drain
@@ -1052,15 +1158,16 @@ var file_sluice_v1_agent_proto_goTypes = []any{
 	(*Assignment)(nil),            // 9: sluice.v1.Assignment
 	(*TaskStateReport)(nil),       // 10: sluice.v1.TaskStateReport
 	(*OffsetCommit)(nil),          // 11: sluice.v1.OffsetCommit
-	(*Refused)(nil),               // 12: sluice.v1.Refused
-	nil,                           // 13: sluice.v1.Register.LabelsEntry
-	nil,                           // 14: sluice.v1.Assignment.ConfigEntry
-	(*TaskRef)(nil),               // 15: sluice.v1.TaskRef
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(TargetState)(0),              // 18: sluice.v1.TargetState
-	(*SourceOffset)(nil),          // 19: sluice.v1.SourceOffset
-	(State)(0),                    // 20: sluice.v1.State
+	(*TopicsReport)(nil),          // 12: sluice.v1.TopicsReport
+	(*Refused)(nil),               // 13: sluice.v1.Refused
+	nil,                           // 14: sluice.v1.Register.LabelsEntry
+	nil,                           // 15: sluice.v1.Assignment.ConfigEntry
+	(*TaskRef)(nil),               // 16: sluice.v1.TaskRef
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(TargetState)(0),              // 19: sluice.v1.TargetState
+	(*SourceOffset)(nil),          // 20: sluice.v1.SourceOffset
+	(State)(0),                    // 21: sluice.v1.State
 }
 var file_sluice_v1_agent_proto_depIdxs = []int32{
 	3,  // 0: sluice.v1.SessionRequest.register:type_name -> sluice.v1.Register
@@ -1068,34 +1175,36 @@ var file_sluice_v1_agent_proto_depIdxs = []int32{
 	10, // 2: sluice.v1.SessionRequest.task_state:type_name -> sluice.v1.TaskStateReport
 	11, // 3: sluice.v1.SessionRequest.offsets:type_name -> sluice.v1.OffsetCommit
 	1,  // 4: sluice.v1.SessionRequest.drain:type_name -> sluice.v1.Drain
-	5,  // 5: sluice.v1.SessionResponse.registered:type_name -> sluice.v1.Registered
-	8,  // 6: sluice.v1.SessionResponse.assignments:type_name -> sluice.v1.Assignments
-	7,  // 7: sluice.v1.SessionResponse.heartbeat_ack:type_name -> sluice.v1.HeartbeatAck
-	12, // 8: sluice.v1.SessionResponse.refused:type_name -> sluice.v1.Refused
-	13, // 9: sluice.v1.Register.labels:type_name -> sluice.v1.Register.LabelsEntry
-	4,  // 10: sluice.v1.Register.running:type_name -> sluice.v1.RunningTask
-	15, // 11: sluice.v1.RunningTask.task:type_name -> sluice.v1.TaskRef
-	16, // 12: sluice.v1.Registered.heartbeat_interval:type_name -> google.protobuf.Duration
-	16, // 13: sluice.v1.Registered.session_ttl:type_name -> google.protobuf.Duration
-	17, // 14: sluice.v1.Heartbeat.send_time:type_name -> google.protobuf.Timestamp
-	17, // 15: sluice.v1.HeartbeatAck.send_time:type_name -> google.protobuf.Timestamp
-	9,  // 16: sluice.v1.Assignments.tasks:type_name -> sluice.v1.Assignment
-	15, // 17: sluice.v1.Assignment.task:type_name -> sluice.v1.TaskRef
-	14, // 18: sluice.v1.Assignment.config:type_name -> sluice.v1.Assignment.ConfigEntry
-	18, // 19: sluice.v1.Assignment.target_state:type_name -> sluice.v1.TargetState
-	19, // 20: sluice.v1.Assignment.offsets:type_name -> sluice.v1.SourceOffset
-	15, // 21: sluice.v1.TaskStateReport.task:type_name -> sluice.v1.TaskRef
-	20, // 22: sluice.v1.TaskStateReport.state:type_name -> sluice.v1.State
-	15, // 23: sluice.v1.OffsetCommit.task:type_name -> sluice.v1.TaskRef
-	19, // 24: sluice.v1.OffsetCommit.offsets:type_name -> sluice.v1.SourceOffset
-	15, // 25: sluice.v1.Refused.task:type_name -> sluice.v1.TaskRef
-	0,  // 26: sluice.v1.AgentService.Session:input_type -> sluice.v1.SessionRequest
-	2,  // 27: sluice.v1.AgentService.Session:output_type -> sluice.v1.SessionResponse
-	27, // [27:28] is the sub-list for method output_type
-	26, // [26:27] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	12, // 5: sluice.v1.SessionRequest.topics:type_name -> sluice.v1.TopicsReport
+	5,  // 6: sluice.v1.SessionResponse.registered:type_name -> sluice.v1.Registered
+	8,  // 7: sluice.v1.SessionResponse.assignments:type_name -> sluice.v1.Assignments
+	7,  // 8: sluice.v1.SessionResponse.heartbeat_ack:type_name -> sluice.v1.HeartbeatAck
+	13, // 9: sluice.v1.SessionResponse.refused:type_name -> sluice.v1.Refused
+	14, // 10: sluice.v1.Register.labels:type_name -> sluice.v1.Register.LabelsEntry
+	4,  // 11: sluice.v1.Register.running:type_name -> sluice.v1.RunningTask
+	16, // 12: sluice.v1.RunningTask.task:type_name -> sluice.v1.TaskRef
+	17, // 13: sluice.v1.Registered.heartbeat_interval:type_name -> google.protobuf.Duration
+	17, // 14: sluice.v1.Registered.session_ttl:type_name -> google.protobuf.Duration
+	18, // 15: sluice.v1.Heartbeat.send_time:type_name -> google.protobuf.Timestamp
+	18, // 16: sluice.v1.HeartbeatAck.send_time:type_name -> google.protobuf.Timestamp
+	9,  // 17: sluice.v1.Assignments.tasks:type_name -> sluice.v1.Assignment
+	16, // 18: sluice.v1.Assignment.task:type_name -> sluice.v1.TaskRef
+	15, // 19: sluice.v1.Assignment.config:type_name -> sluice.v1.Assignment.ConfigEntry
+	19, // 20: sluice.v1.Assignment.target_state:type_name -> sluice.v1.TargetState
+	20, // 21: sluice.v1.Assignment.offsets:type_name -> sluice.v1.SourceOffset
+	16, // 22: sluice.v1.TaskStateReport.task:type_name -> sluice.v1.TaskRef
+	21, // 23: sluice.v1.TaskStateReport.state:type_name -> sluice.v1.State
+	16, // 24: sluice.v1.OffsetCommit.task:type_name -> sluice.v1.TaskRef
+	20, // 25: sluice.v1.OffsetCommit.offsets:type_name -> sluice.v1.SourceOffset
+	16, // 26: sluice.v1.TopicsReport.task:type_name -> sluice.v1.TaskRef
+	16, // 27: sluice.v1.Refused.task:type_name -> sluice.v1.TaskRef
+	0,  // 28: sluice.v1.AgentService.Session:input_type -> sluice.v1.SessionRequest
+	2,  // 29: sluice.v1.AgentService.Session:output_type -> sluice.v1.SessionResponse
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_sluice_v1_agent_proto_init() }
@@ -1110,6 +1219,7 @@ func file_sluice_v1_agent_proto_init() {
 		(*SessionRequest_TaskState)(nil),
 		(*SessionRequest_Offsets)(nil),
 		(*SessionRequest_Drain)(nil),
+		(*SessionRequest_Topics)(nil),
 	}
 	file_sluice_v1_agent_proto_msgTypes[2].OneofWrappers = []any{
 		(*SessionResponse_Registered)(nil),
@@ -1123,7 +1233,7 @@ func file_sluice_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_agent_proto_rawDesc), len(file_sluice_v1_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

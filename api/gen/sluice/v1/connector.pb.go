@@ -2220,6 +2220,175 @@ func (x *ConfigField) GetAllowedValues() []string {
 	return nil
 }
 
+type GetConnectorTopicsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectorTopicsRequest) Reset() {
+	*x = GetConnectorTopicsRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectorTopicsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectorTopicsRequest) ProtoMessage() {}
+
+func (x *GetConnectorTopicsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectorTopicsRequest.ProtoReflect.Descriptor instead.
+func (*GetConnectorTopicsRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetConnectorTopicsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetConnectorTopicsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by name.
+	Topics        []string `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectorTopicsResponse) Reset() {
+	*x = GetConnectorTopicsResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectorTopicsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectorTopicsResponse) ProtoMessage() {}
+
+func (x *GetConnectorTopicsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectorTopicsResponse.ProtoReflect.Descriptor instead.
+func (*GetConnectorTopicsResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetConnectorTopicsResponse) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+type ResetConnectorTopicsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetConnectorTopicsRequest) Reset() {
+	*x = ResetConnectorTopicsRequest{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetConnectorTopicsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetConnectorTopicsRequest) ProtoMessage() {}
+
+func (x *ResetConnectorTopicsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetConnectorTopicsRequest.ProtoReflect.Descriptor instead.
+func (*ResetConnectorTopicsRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ResetConnectorTopicsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ResetConnectorTopicsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetConnectorTopicsResponse) Reset() {
+	*x = ResetConnectorTopicsResponse{}
+	mi := &file_sluice_v1_connector_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetConnectorTopicsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetConnectorTopicsResponse) ProtoMessage() {}
+
+func (x *ResetConnectorTopicsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_v1_connector_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetConnectorTopicsResponse.ProtoReflect.Descriptor instead.
+func (*ResetConnectorTopicsResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_v1_connector_proto_rawDescGZIP(), []int{42}
+}
+
 var File_sluice_v1_connector_proto protoreflect.FileDescriptor
 
 const file_sluice_v1_connector_proto_rawDesc = "" +
@@ -2379,7 +2548,14 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"importance\x12$\n" +
 	"\rdocumentation\x18\x06 \x01(\tR\rdocumentation\x12\x14\n" +
 	"\x05group\x18\a \x01(\tR\x05group\x12%\n" +
-	"\x0eallowed_values\x18\b \x03(\tR\rallowedValues*\xcf\x01\n" +
+	"\x0eallowed_values\x18\b \x03(\tR\rallowedValues\"/\n" +
+	"\x19GetConnectorTopicsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"4\n" +
+	"\x1aGetConnectorTopicsResponse\x12\x16\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\"1\n" +
+	"\x1bResetConnectorTopicsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x1e\n" +
+	"\x1cResetConnectorTopicsResponse*\xcf\x01\n" +
 	"\n" +
 	"PluginType\x12\x1b\n" +
 	"\x17PLUGIN_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -2388,7 +2564,7 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x15PLUGIN_TYPE_CONVERTER\x10\x03\x12 \n" +
 	"\x1cPLUGIN_TYPE_HEADER_CONVERTER\x10\x04\x12\x1e\n" +
 	"\x1aPLUGIN_TYPE_TRANSFORMATION\x10\x05\x12\x19\n" +
-	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\xae\v\n" +
+	"\x15PLUGIN_TYPE_PREDICATE\x10\x062\x84\r\n" +
 	"\x10ConnectorService\x12U\n" +
 	"\x0eApplyConnector\x12 .sluice.v1.ApplyConnectorRequest\x1a!.sluice.v1.ApplyConnectorResponse\x12T\n" +
 	"\fGetConnector\x12\x1e.sluice.v1.GetConnectorRequest\x1a\x1f.sluice.v1.GetConnectorResponse\"\x03\x90\x02\x01\x12Z\n" +
@@ -2403,6 +2579,8 @@ const file_sluice_v1_connector_proto_rawDesc = "" +
 	"\x13GetConnectorOffsets\x12%.sluice.v1.GetConnectorOffsetsRequest\x1a&.sluice.v1.GetConnectorOffsetsResponse\"\x03\x90\x02\x01\x12j\n" +
 	"\x15AlterConnectorOffsets\x12'.sluice.v1.AlterConnectorOffsetsRequest\x1a(.sluice.v1.AlterConnectorOffsetsResponse\x12j\n" +
 	"\x15ResetConnectorOffsets\x12'.sluice.v1.ResetConnectorOffsetsRequest\x1a(.sluice.v1.ResetConnectorOffsetsResponse\x12f\n" +
+	"\x12GetConnectorTopics\x12$.sluice.v1.GetConnectorTopicsRequest\x1a%.sluice.v1.GetConnectorTopicsResponse\"\x03\x90\x02\x01\x12l\n" +
+	"\x14ResetConnectorTopics\x12&.sluice.v1.ResetConnectorTopicsRequest\x1a'.sluice.v1.ResetConnectorTopicsResponse\"\x03\x90\x02\x02\x12f\n" +
 	"\x12GetConnectorStatus\x12$.sluice.v1.GetConnectorStatusRequest\x1a%.sluice.v1.GetConnectorStatusResponse\"\x03\x90\x02\x01\x12Q\n" +
 	"\vListPlugins\x12\x1d.sluice.v1.ListPluginsRequest\x1a\x1e.sluice.v1.ListPluginsResponse\"\x03\x90\x02\x01B7Z5github.com/sluicehq/sluice/api/gen/sluice/v1;sluicev1b\x06proto3"
 
@@ -2419,7 +2597,7 @@ func file_sluice_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sluice_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_sluice_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_sluice_v1_connector_proto_goTypes = []any{
 	(PluginType)(0),                         // 0: sluice.v1.PluginType
 	(*Connector)(nil),                       // 1: sluice.v1.Connector
@@ -2461,26 +2639,30 @@ var file_sluice_v1_connector_proto_goTypes = []any{
 	(*ListPluginsResponse)(nil),             // 37: sluice.v1.ListPluginsResponse
 	(*Plugin)(nil),                          // 38: sluice.v1.Plugin
 	(*ConfigField)(nil),                     // 39: sluice.v1.ConfigField
-	nil,                                     // 40: sluice.v1.Connector.ConfigEntry
-	nil,                                     // 41: sluice.v1.TaskConfig.ConfigEntry
-	nil,                                     // 42: sluice.v1.ApplyConnectorRequest.ConfigEntry
-	nil,                                     // 43: sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
-	(TargetState)(0),                        // 44: sluice.v1.TargetState
-	(ConnectorType)(0),                      // 45: sluice.v1.ConnectorType
-	(*timestamppb.Timestamp)(nil),           // 46: google.protobuf.Timestamp
-	(*SourceOffset)(nil),                    // 47: sluice.v1.SourceOffset
-	(State)(0),                              // 48: sluice.v1.State
+	(*GetConnectorTopicsRequest)(nil),       // 40: sluice.v1.GetConnectorTopicsRequest
+	(*GetConnectorTopicsResponse)(nil),      // 41: sluice.v1.GetConnectorTopicsResponse
+	(*ResetConnectorTopicsRequest)(nil),     // 42: sluice.v1.ResetConnectorTopicsRequest
+	(*ResetConnectorTopicsResponse)(nil),    // 43: sluice.v1.ResetConnectorTopicsResponse
+	nil,                                     // 44: sluice.v1.Connector.ConfigEntry
+	nil,                                     // 45: sluice.v1.TaskConfig.ConfigEntry
+	nil,                                     // 46: sluice.v1.ApplyConnectorRequest.ConfigEntry
+	nil,                                     // 47: sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
+	(TargetState)(0),                        // 48: sluice.v1.TargetState
+	(ConnectorType)(0),                      // 49: sluice.v1.ConnectorType
+	(*timestamppb.Timestamp)(nil),           // 50: google.protobuf.Timestamp
+	(*SourceOffset)(nil),                    // 51: sluice.v1.SourceOffset
+	(State)(0),                              // 52: sluice.v1.State
 }
 var file_sluice_v1_connector_proto_depIdxs = []int32{
-	40, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
-	44, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
-	45, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
+	44, // 0: sluice.v1.Connector.config:type_name -> sluice.v1.Connector.ConfigEntry
+	48, // 1: sluice.v1.Connector.target_state:type_name -> sluice.v1.TargetState
+	49, // 2: sluice.v1.Connector.type:type_name -> sluice.v1.ConnectorType
 	2,  // 3: sluice.v1.Connector.tasks:type_name -> sluice.v1.TaskConfig
-	46, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
-	46, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
-	41, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
-	42, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
-	44, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
+	50, // 4: sluice.v1.Connector.create_time:type_name -> google.protobuf.Timestamp
+	50, // 5: sluice.v1.Connector.update_time:type_name -> google.protobuf.Timestamp
+	45, // 6: sluice.v1.TaskConfig.config:type_name -> sluice.v1.TaskConfig.ConfigEntry
+	46, // 7: sluice.v1.ApplyConnectorRequest.config:type_name -> sluice.v1.ApplyConnectorRequest.ConfigEntry
+	48, // 8: sluice.v1.ApplyConnectorRequest.initial_state:type_name -> sluice.v1.TargetState
 	1,  // 9: sluice.v1.ApplyConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 10: sluice.v1.GetConnectorResponse.connector:type_name -> sluice.v1.Connector
 	1,  // 11: sluice.v1.ListConnectorsResponse.connectors:type_name -> sluice.v1.Connector
@@ -2489,20 +2671,20 @@ var file_sluice_v1_connector_proto_depIdxs = []int32{
 	1,  // 14: sluice.v1.StopConnectorResponse.connector:type_name -> sluice.v1.Connector
 	33, // 15: sluice.v1.RestartConnectorResponse.status:type_name -> sluice.v1.ConnectorStatus
 	35, // 16: sluice.v1.RestartTaskResponse.task:type_name -> sluice.v1.TaskStatus
-	43, // 17: sluice.v1.ValidateConnectorConfigRequest.config:type_name -> sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
+	47, // 17: sluice.v1.ValidateConnectorConfigRequest.config:type_name -> sluice.v1.ValidateConnectorConfigRequest.ConfigEntry
 	23, // 18: sluice.v1.ValidateConnectorConfigResponse.configs:type_name -> sluice.v1.ConfigInfo
 	39, // 19: sluice.v1.ConfigInfo.definition:type_name -> sluice.v1.ConfigField
 	24, // 20: sluice.v1.ConfigInfo.value:type_name -> sluice.v1.ConfigValue
-	47, // 21: sluice.v1.GetConnectorOffsetsResponse.offsets:type_name -> sluice.v1.SourceOffset
-	47, // 22: sluice.v1.AlterConnectorOffsetsRequest.offsets:type_name -> sluice.v1.SourceOffset
+	51, // 21: sluice.v1.GetConnectorOffsetsResponse.offsets:type_name -> sluice.v1.SourceOffset
+	51, // 22: sluice.v1.AlterConnectorOffsetsRequest.offsets:type_name -> sluice.v1.SourceOffset
 	33, // 23: sluice.v1.GetConnectorStatusResponse.status:type_name -> sluice.v1.ConnectorStatus
-	45, // 24: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
+	49, // 24: sluice.v1.ConnectorStatus.type:type_name -> sluice.v1.ConnectorType
 	34, // 25: sluice.v1.ConnectorStatus.connector:type_name -> sluice.v1.InstanceStatus
 	35, // 26: sluice.v1.ConnectorStatus.tasks:type_name -> sluice.v1.TaskStatus
-	44, // 27: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
-	48, // 28: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
-	48, // 29: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
-	46, // 30: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
+	48, // 27: sluice.v1.ConnectorStatus.target_state:type_name -> sluice.v1.TargetState
+	52, // 28: sluice.v1.InstanceStatus.state:type_name -> sluice.v1.State
+	52, // 29: sluice.v1.TaskStatus.state:type_name -> sluice.v1.State
+	50, // 30: sluice.v1.TaskStatus.update_time:type_name -> google.protobuf.Timestamp
 	38, // 31: sluice.v1.ListPluginsResponse.plugins:type_name -> sluice.v1.Plugin
 	0,  // 32: sluice.v1.Plugin.type:type_name -> sluice.v1.PluginType
 	39, // 33: sluice.v1.Plugin.config:type_name -> sluice.v1.ConfigField
@@ -2519,25 +2701,29 @@ var file_sluice_v1_connector_proto_depIdxs = []int32{
 	25, // 44: sluice.v1.ConnectorService.GetConnectorOffsets:input_type -> sluice.v1.GetConnectorOffsetsRequest
 	27, // 45: sluice.v1.ConnectorService.AlterConnectorOffsets:input_type -> sluice.v1.AlterConnectorOffsetsRequest
 	29, // 46: sluice.v1.ConnectorService.ResetConnectorOffsets:input_type -> sluice.v1.ResetConnectorOffsetsRequest
-	31, // 47: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
-	36, // 48: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
-	4,  // 49: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
-	6,  // 50: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
-	8,  // 51: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
-	10, // 52: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
-	12, // 53: sluice.v1.ConnectorService.PauseConnector:output_type -> sluice.v1.PauseConnectorResponse
-	14, // 54: sluice.v1.ConnectorService.ResumeConnector:output_type -> sluice.v1.ResumeConnectorResponse
-	16, // 55: sluice.v1.ConnectorService.StopConnector:output_type -> sluice.v1.StopConnectorResponse
-	18, // 56: sluice.v1.ConnectorService.RestartConnector:output_type -> sluice.v1.RestartConnectorResponse
-	20, // 57: sluice.v1.ConnectorService.RestartTask:output_type -> sluice.v1.RestartTaskResponse
-	22, // 58: sluice.v1.ConnectorService.ValidateConnectorConfig:output_type -> sluice.v1.ValidateConnectorConfigResponse
-	26, // 59: sluice.v1.ConnectorService.GetConnectorOffsets:output_type -> sluice.v1.GetConnectorOffsetsResponse
-	28, // 60: sluice.v1.ConnectorService.AlterConnectorOffsets:output_type -> sluice.v1.AlterConnectorOffsetsResponse
-	30, // 61: sluice.v1.ConnectorService.ResetConnectorOffsets:output_type -> sluice.v1.ResetConnectorOffsetsResponse
-	32, // 62: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
-	37, // 63: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
-	49, // [49:64] is the sub-list for method output_type
-	34, // [34:49] is the sub-list for method input_type
+	40, // 47: sluice.v1.ConnectorService.GetConnectorTopics:input_type -> sluice.v1.GetConnectorTopicsRequest
+	42, // 48: sluice.v1.ConnectorService.ResetConnectorTopics:input_type -> sluice.v1.ResetConnectorTopicsRequest
+	31, // 49: sluice.v1.ConnectorService.GetConnectorStatus:input_type -> sluice.v1.GetConnectorStatusRequest
+	36, // 50: sluice.v1.ConnectorService.ListPlugins:input_type -> sluice.v1.ListPluginsRequest
+	4,  // 51: sluice.v1.ConnectorService.ApplyConnector:output_type -> sluice.v1.ApplyConnectorResponse
+	6,  // 52: sluice.v1.ConnectorService.GetConnector:output_type -> sluice.v1.GetConnectorResponse
+	8,  // 53: sluice.v1.ConnectorService.ListConnectors:output_type -> sluice.v1.ListConnectorsResponse
+	10, // 54: sluice.v1.ConnectorService.DeleteConnector:output_type -> sluice.v1.DeleteConnectorResponse
+	12, // 55: sluice.v1.ConnectorService.PauseConnector:output_type -> sluice.v1.PauseConnectorResponse
+	14, // 56: sluice.v1.ConnectorService.ResumeConnector:output_type -> sluice.v1.ResumeConnectorResponse
+	16, // 57: sluice.v1.ConnectorService.StopConnector:output_type -> sluice.v1.StopConnectorResponse
+	18, // 58: sluice.v1.ConnectorService.RestartConnector:output_type -> sluice.v1.RestartConnectorResponse
+	20, // 59: sluice.v1.ConnectorService.RestartTask:output_type -> sluice.v1.RestartTaskResponse
+	22, // 60: sluice.v1.ConnectorService.ValidateConnectorConfig:output_type -> sluice.v1.ValidateConnectorConfigResponse
+	26, // 61: sluice.v1.ConnectorService.GetConnectorOffsets:output_type -> sluice.v1.GetConnectorOffsetsResponse
+	28, // 62: sluice.v1.ConnectorService.AlterConnectorOffsets:output_type -> sluice.v1.AlterConnectorOffsetsResponse
+	30, // 63: sluice.v1.ConnectorService.ResetConnectorOffsets:output_type -> sluice.v1.ResetConnectorOffsetsResponse
+	41, // 64: sluice.v1.ConnectorService.GetConnectorTopics:output_type -> sluice.v1.GetConnectorTopicsResponse
+	43, // 65: sluice.v1.ConnectorService.ResetConnectorTopics:output_type -> sluice.v1.ResetConnectorTopicsResponse
+	32, // 66: sluice.v1.ConnectorService.GetConnectorStatus:output_type -> sluice.v1.GetConnectorStatusResponse
+	37, // 67: sluice.v1.ConnectorService.ListPlugins:output_type -> sluice.v1.ListPluginsResponse
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
 	34, // [34:34] is the sub-list for extension type_name
 	34, // [34:34] is the sub-list for extension extendee
 	0,  // [0:34] is the sub-list for field type_name
@@ -2555,7 +2741,7 @@ func file_sluice_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_v1_connector_proto_rawDesc), len(file_sluice_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -72,6 +72,12 @@ const (
 	// ConnectorServiceResetConnectorOffsetsProcedure is the fully-qualified name of the
 	// ConnectorService's ResetConnectorOffsets RPC.
 	ConnectorServiceResetConnectorOffsetsProcedure = "/sluice.v1.ConnectorService/ResetConnectorOffsets"
+	// ConnectorServiceGetConnectorTopicsProcedure is the fully-qualified name of the ConnectorService's
+	// GetConnectorTopics RPC.
+	ConnectorServiceGetConnectorTopicsProcedure = "/sluice.v1.ConnectorService/GetConnectorTopics"
+	// ConnectorServiceResetConnectorTopicsProcedure is the fully-qualified name of the
+	// ConnectorService's ResetConnectorTopics RPC.
+	ConnectorServiceResetConnectorTopicsProcedure = "/sluice.v1.ConnectorService/ResetConnectorTopics"
 	// ConnectorServiceGetConnectorStatusProcedure is the fully-qualified name of the ConnectorService's
 	// GetConnectorStatus RPC.
 	ConnectorServiceGetConnectorStatusProcedure = "/sluice.v1.ConnectorService/GetConnectorStatus"
@@ -123,6 +129,15 @@ type ConnectorServiceClient interface {
 	// ResetConnectorOffsets removes every offset of a STOPPED connector, so
 	// that it starts over when resumed (DELETE /connectors/{name}/offsets).
 	ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error)
+	// GetConnectorTopics returns the topics a connector's tasks have used
+	// since it was created or its topics were last reset: produced to by a
+	// source, consumed from by a sink (Kafka Connect's active topics, KIP-558;
+	// GET /connectors/{name}/topics).
+	GetConnectorTopics(context.Context, *connect.Request[v1.GetConnectorTopicsRequest]) (*connect.Response[v1.GetConnectorTopicsResponse], error)
+	// ResetConnectorTopics empties a connector's set of active topics; its
+	// tasks record the topics they use from then on
+	// (PUT /connectors/{name}/topics/reset).
+	ResetConnectorTopics(context.Context, *connect.Request[v1.ResetConnectorTopicsRequest]) (*connect.Response[v1.ResetConnectorTopicsResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -228,6 +243,20 @@ func NewConnectorServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorOffsets")),
 			connect.WithClientOptions(opts...),
 		),
+		getConnectorTopics: connect.NewClient[v1.GetConnectorTopicsRequest, v1.GetConnectorTopicsResponse](
+			httpClient,
+			baseURL+ConnectorServiceGetConnectorTopicsProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("GetConnectorTopics")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		resetConnectorTopics: connect.NewClient[v1.ResetConnectorTopicsRequest, v1.ResetConnectorTopicsResponse](
+			httpClient,
+			baseURL+ConnectorServiceResetConnectorTopicsProcedure,
+			connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorTopics")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		getConnectorStatus: connect.NewClient[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse](
 			httpClient,
 			baseURL+ConnectorServiceGetConnectorStatusProcedure,
@@ -260,6 +289,8 @@ type connectorServiceClient struct {
 	getConnectorOffsets     *connect.Client[v1.GetConnectorOffsetsRequest, v1.GetConnectorOffsetsResponse]
 	alterConnectorOffsets   *connect.Client[v1.AlterConnectorOffsetsRequest, v1.AlterConnectorOffsetsResponse]
 	resetConnectorOffsets   *connect.Client[v1.ResetConnectorOffsetsRequest, v1.ResetConnectorOffsetsResponse]
+	getConnectorTopics      *connect.Client[v1.GetConnectorTopicsRequest, v1.GetConnectorTopicsResponse]
+	resetConnectorTopics    *connect.Client[v1.ResetConnectorTopicsRequest, v1.ResetConnectorTopicsResponse]
 	getConnectorStatus      *connect.Client[v1.GetConnectorStatusRequest, v1.GetConnectorStatusResponse]
 	listPlugins             *connect.Client[v1.ListPluginsRequest, v1.ListPluginsResponse]
 }
@@ -329,6 +360,16 @@ func (c *connectorServiceClient) ResetConnectorOffsets(ctx context.Context, req 
 	return c.resetConnectorOffsets.CallUnary(ctx, req)
 }
 
+// GetConnectorTopics calls sluice.v1.ConnectorService.GetConnectorTopics.
+func (c *connectorServiceClient) GetConnectorTopics(ctx context.Context, req *connect.Request[v1.GetConnectorTopicsRequest]) (*connect.Response[v1.GetConnectorTopicsResponse], error) {
+	return c.getConnectorTopics.CallUnary(ctx, req)
+}
+
+// ResetConnectorTopics calls sluice.v1.ConnectorService.ResetConnectorTopics.
+func (c *connectorServiceClient) ResetConnectorTopics(ctx context.Context, req *connect.Request[v1.ResetConnectorTopicsRequest]) (*connect.Response[v1.ResetConnectorTopicsResponse], error) {
+	return c.resetConnectorTopics.CallUnary(ctx, req)
+}
+
 // GetConnectorStatus calls sluice.v1.ConnectorService.GetConnectorStatus.
 func (c *connectorServiceClient) GetConnectorStatus(ctx context.Context, req *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
 	return c.getConnectorStatus.CallUnary(ctx, req)
@@ -382,6 +423,15 @@ type ConnectorServiceHandler interface {
 	// ResetConnectorOffsets removes every offset of a STOPPED connector, so
 	// that it starts over when resumed (DELETE /connectors/{name}/offsets).
 	ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error)
+	// GetConnectorTopics returns the topics a connector's tasks have used
+	// since it was created or its topics were last reset: produced to by a
+	// source, consumed from by a sink (Kafka Connect's active topics, KIP-558;
+	// GET /connectors/{name}/topics).
+	GetConnectorTopics(context.Context, *connect.Request[v1.GetConnectorTopicsRequest]) (*connect.Response[v1.GetConnectorTopicsResponse], error)
+	// ResetConnectorTopics empties a connector's set of active topics; its
+	// tasks record the topics they use from then on
+	// (PUT /connectors/{name}/topics/reset).
+	ResetConnectorTopics(context.Context, *connect.Request[v1.ResetConnectorTopicsRequest]) (*connect.Response[v1.ResetConnectorTopicsResponse], error)
 	// GetConnectorStatus returns the observed state of a connector and of each
 	// of its tasks, as reported by the agents that run them.
 	GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error)
@@ -483,6 +533,20 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 		connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorOffsets")),
 		connect.WithHandlerOptions(opts...),
 	)
+	connectorServiceGetConnectorTopicsHandler := connect.NewUnaryHandler(
+		ConnectorServiceGetConnectorTopicsProcedure,
+		svc.GetConnectorTopics,
+		connect.WithSchema(connectorServiceMethods.ByName("GetConnectorTopics")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	connectorServiceResetConnectorTopicsHandler := connect.NewUnaryHandler(
+		ConnectorServiceResetConnectorTopicsProcedure,
+		svc.ResetConnectorTopics,
+		connect.WithSchema(connectorServiceMethods.ByName("ResetConnectorTopics")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	connectorServiceGetConnectorStatusHandler := connect.NewUnaryHandler(
 		ConnectorServiceGetConnectorStatusProcedure,
 		svc.GetConnectorStatus,
@@ -525,6 +589,10 @@ func NewConnectorServiceHandler(svc ConnectorServiceHandler, opts ...connect.Han
 			connectorServiceAlterConnectorOffsetsHandler.ServeHTTP(w, r)
 		case ConnectorServiceResetConnectorOffsetsProcedure:
 			connectorServiceResetConnectorOffsetsHandler.ServeHTTP(w, r)
+		case ConnectorServiceGetConnectorTopicsProcedure:
+			connectorServiceGetConnectorTopicsHandler.ServeHTTP(w, r)
+		case ConnectorServiceResetConnectorTopicsProcedure:
+			connectorServiceResetConnectorTopicsHandler.ServeHTTP(w, r)
 		case ConnectorServiceGetConnectorStatusProcedure:
 			connectorServiceGetConnectorStatusHandler.ServeHTTP(w, r)
 		case ConnectorServiceListPluginsProcedure:
@@ -588,6 +656,14 @@ func (UnimplementedConnectorServiceHandler) AlterConnectorOffsets(context.Contex
 
 func (UnimplementedConnectorServiceHandler) ResetConnectorOffsets(context.Context, *connect.Request[v1.ResetConnectorOffsetsRequest]) (*connect.Response[v1.ResetConnectorOffsetsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.ResetConnectorOffsets is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) GetConnectorTopics(context.Context, *connect.Request[v1.GetConnectorTopicsRequest]) (*connect.Response[v1.GetConnectorTopicsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.GetConnectorTopics is not implemented"))
+}
+
+func (UnimplementedConnectorServiceHandler) ResetConnectorTopics(context.Context, *connect.Request[v1.ResetConnectorTopicsRequest]) (*connect.Response[v1.ResetConnectorTopicsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sluice.v1.ConnectorService.ResetConnectorTopics is not implemented"))
 }
 
 func (UnimplementedConnectorServiceHandler) GetConnectorStatus(context.Context, *connect.Request[v1.GetConnectorStatusRequest]) (*connect.Response[v1.GetConnectorStatusResponse], error) {
