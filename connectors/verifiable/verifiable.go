@@ -1,8 +1,9 @@
 // Package verifiable holds the connectors that prove delivery guarantees,
 // like Kafka Connect's VerifiableSourceConnector and VerifiableSinkConnector:
 // the source emits, per task, the sequence numbers 0, 1, 2, ... (key: the
-// task number, value: the sequence number); the sink appends what it
-// receives to a file, one JSON line per record. A checker reads both and
+// task number, value: the sequence number), without end or up to
+// max.messages; the sink appends what it receives to a file, one JSON line
+// per record, and can be made slow (put.delay.ms). A checker reads both and
 // says, per task, which sequence numbers are missing and which repeat.
 package verifiable
 
@@ -22,11 +23,15 @@ import (
 	"github.com/sluicehq/sluice/connectors/schema"
 )
 
-// Config keys.
+// Config keys. KeyMaxMessages and KeyPutDelay are Sluice's own: Kafka
+// Connect's verifiable connectors have neither (the name max.messages is
+// that of Kafka's VerifiableProducer option --max-messages).
 const (
-	KeyTopic      = "topic"
-	KeyThroughput = "throughput"
-	KeyFile       = "file"
+	KeyTopic       = "topic"
+	KeyThroughput  = "throughput"
+	KeyMaxMessages = "max.messages"
+	KeyFile        = "file"
+	KeyPutDelay    = "put.delay.ms"
 )
 
 // Offsets, as Kafka Connect's VerifiableSourceTask writes them.
@@ -57,6 +62,15 @@ func SourcePlugin() *connectors.Plugin {
 					return nil
 				},
 				Doc: "Records per second, per task."},
+			{Name: KeyMaxMessages, Type: connectors.TypeLong, Default: "-1", Importance: connectors.Medium,
+				Validate: func(v string) error {
+					if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < -1 {
+						return fmt.Errorf("%q must be a whole number of records, or -1 for no end", v)
+					}
+					return nil
+				},
+				Doc: "Records per task: a task emits the sequence numbers 0 to max.messages-1 and then idles " +
+					"(a copy of a known size). -1, the default, emits without end."},
 		}},
 		NewSource: func() connectors.Source { return &source{} },
 	}
@@ -76,6 +90,15 @@ func SinkPlugin() *connectors.Plugin {
 		Spec: connectors.Spec{Fields: []connectors.Field{
 			{Name: KeyFile, Type: connectors.TypeString, Required: true, Importance: connectors.High,
 				Doc: "The file to append to (shared by the connector's tasks)."},
+			{Name: KeyPutDelay, Type: connectors.TypeLong, Default: "0", Importance: connectors.Low,
+				Validate: func(v string) error {
+					if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
+						return fmt.Errorf("%q must be a whole number of milliseconds, at least 0", v)
+					}
+					return nil
+				},
+				Doc: "Milliseconds every put waits before it returns: a slow external system, for proving " +
+					"that a sink far slower than its topic holds bounded memory."},
 		}},
 		NewSink: func() connectors.Sink { return &sink{} },
 	}
@@ -86,6 +109,7 @@ type source struct {
 	task      int32
 	next      int64
 	perSecond int64
+	limit     int64 // sequence numbers below limit are emitted; -1: no end
 	partition map[string]any
 	start     time.Time
 	sent      int64 // since start
@@ -96,6 +120,7 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	s.topic = sc.Config.String(KeyTopic)
 	s.task = int32(sc.Task)
 	s.perSecond = sc.Config.Int64(KeyThroughput)
+	s.limit = sc.Config.Int64(KeyMaxMessages)
 	s.partition = map[string]any{partitionID: int(s.task)}
 	if off := sc.Offsets.Offset(s.partition); off != nil {
 		n, err := connectors.Int64(off[offsetSeqno])
@@ -109,6 +134,16 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 }
 
 func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
+	if s.limit >= 0 && s.next >= s.limit {
+		// Done: idle until stopped.
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		return nil, nil
+	}
 	// Pace: as many records as are due by now, at most a tenth of a
 	// second's worth.
 	due := int64(time.Since(s.start).Seconds()*float64(s.perSecond)) - s.sent
@@ -124,6 +159,9 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		return nil, nil
 	}
 	n := min(due, max(1, s.perSecond/10))
+	if s.limit >= 0 {
+		n = min(n, s.limit-s.next)
+	}
 	s.batch = s.batch[:0]
 	for range n {
 		s.batch = append(s.batch, connectors.Record{
@@ -154,10 +192,11 @@ type Line struct {
 }
 
 type sink struct {
-	mu   sync.Mutex
-	f    *os.File
-	buf  []byte
-	task int
+	mu    sync.Mutex
+	f     *os.File
+	buf   []byte
+	task  int
+	delay time.Duration
 }
 
 func (s *sink) NeedsStructure() bool { return true }
@@ -172,10 +211,26 @@ func (s *sink) Open(_ context.Context, sc connectors.SinkContext) error {
 		return err
 	}
 	s.f, s.task = f, sc.Task
+	s.delay = time.Duration(sc.Config.Int64(KeyPutDelay)) * time.Millisecond
 	return nil
 }
 
-func (s *sink) Put(_ context.Context, recs []connectors.Record) error {
+func (s *sink) Put(ctx context.Context, recs []connectors.Record) error {
+	if err := s.add(recs); err != nil {
+		return err
+	}
+	if s.delay > 0 {
+		t := time.NewTimer(s.delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func (s *sink) add(recs []connectors.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
