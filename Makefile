@@ -9,9 +9,11 @@ KAFKA_ADDR ?= 127.0.0.1:9092
 ETCD_ADDR ?= 127.0.0.1:2379
 PG_ADDR ?= 127.0.0.1:5432
 MARIADB_ADDR ?= 127.0.0.1:3306
+# Jaeger's OTLP/HTTP receiver and query API (deploy/local/jaeger.sh).
+JAEGER_ADDRS ?= 127.0.0.1:4318,127.0.0.1:16686
 # Tests that need a real dependency fail instead of skipping when it is absent.
 TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) \
-	SLUICE_TEST_POSTGRES=$(PG_ADDR) SLUICE_TEST_MARIADB=$(MARIADB_ADDR) SLUICE_TEST_REQUIRE=1
+	SLUICE_TEST_POSTGRES=$(PG_ADDR) SLUICE_TEST_MARIADB=$(MARIADB_ADDR) SLUICE_TEST_JAEGER=$(JAEGER_ADDRS) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -race -timeout 20m
 
 .PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane chaos help
@@ -27,11 +29,12 @@ build: ## Build bin/sluice
 dev: build ## Run etcd, control plane, agent and a Kafka-protocol broker in one process, with a demo pipeline
 	bin/sluice dev --demo --data-dir .data/dev
 
-test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL and MariaDB (idempotent)
+test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL, MariaDB and Jaeger (idempotent)
 	deploy/local/kafka.sh start
 	deploy/local/etcd.sh start
 	deploy/local/postgres.sh start
 	deploy/local/mariadb.sh start
+	deploy/local/jaeger.sh start
 
 test: test-deps ## Install dependencies and run every test, integration tests included
 	$(TEST_ENV) SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) SLUICE_TEST_KC_PYTHON=$$(deploy/local/pyclient.sh python) \
@@ -54,11 +57,12 @@ lint: ## buf lint and format check, go vet, gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
 
-deps-stop: ## Stop the local Kafka, etcd, PostgreSQL and MariaDB
+deps-stop: ## Stop the local Kafka, etcd, PostgreSQL, MariaDB and Jaeger
 	-deploy/local/kafka.sh stop
 	-deploy/local/etcd.sh stop
 	-deploy/local/postgres.sh stop
 	-deploy/local/mariadb.sh stop
+	-deploy/local/jaeger.sh stop
 
 clean: ## Remove build output and dev data
 	rm -rf bin .data

@@ -377,6 +377,7 @@ func (a *Agent) apply(as *sluicev1.Assignments) {
 			Paused:      t.GetTargetState() == sluicev1.TargetState_TARGET_STATE_PAUSED,
 			Restart:     t.GetRestart(),
 			TopicsReset: t.GetTopicsReset(),
+			TraceParent: t.GetTraceParent(),
 		}
 		for _, o := range t.GetOffsets() {
 			var p, off map[string]any

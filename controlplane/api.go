@@ -17,6 +17,7 @@ import (
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
+	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -112,7 +113,8 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 		}
 		now := cp.cfg.Now().UTC()
 		rec := connectorRecord{Name: name, Config: cfg, Type: p.Type.String(), Tasks: len(taskCfgs),
-			TargetState: targetRunning, Generation: 1, CreateTime: now, UpdateTime: now}
+			TargetState: targetRunning, Generation: 1, CreateTime: now, UpdateTime: now,
+			TraceParent: tracing.TraceParent(ctx)}
 		var prevRev int64
 		created := true
 		oldTasks := 0
@@ -124,7 +126,7 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 			created = false
 			prevRev = resp.Kvs[0].ModRevision
 			oldTasks = old.Tasks
-			rec.TargetState, rec.CreateTime = old.TargetState, old.CreateTime
+			rec.TargetState, rec.CreateTime, rec.TopicsReset = old.TargetState, old.CreateTime, old.TopicsReset
 			if maps.Equal(old.Config, cfg) {
 				// Nothing changed: answer with what is there.
 				return connect.NewResponse(&sluicev1.ApplyConnectorResponse{Connector: connectorProto(&old, taskCfgsOf(old, nil))}), nil
@@ -154,7 +156,7 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 		if created {
 			verb = "created"
 		}
-		cp.log.Info("connector "+verb, "connector", name, "class", p.Name, "tasks", len(taskCfgs), "generation", rec.Generation)
+		cp.log.InfoContext(ctx, "connector "+verb, "connector", name, "class", p.Name, "tasks", len(taskCfgs), "generation", rec.Generation)
 		return connect.NewResponse(&sluicev1.ApplyConnectorResponse{
 			Connector: connectorProto(&rec, taskCfgs),
 			Created:   created,

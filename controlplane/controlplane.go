@@ -31,6 +31,7 @@ import (
 
 	"github.com/sluicehq/sluice/api/gen/sluice/v1/sluicev1connect"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -255,10 +256,11 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 func (cp *ControlPlane) handler() http.Handler {
 	mux := http.NewServeMux()
 	capi := &connectorAPI{cp}
-	mux.Handle(sluicev1connect.NewConnectorServiceHandler(capi))
+	traced := tracing.HandlerOptions() // nothing when tracing is off
+	mux.Handle(sluicev1connect.NewConnectorServiceHandler(capi, traced...))
 	(&restAPI{cp: cp, api: capi}).register(mux)
-	mux.Handle(sluicev1connect.NewClusterServiceHandler(&clusterAPI{cp}))
-	mux.Handle(sluicev1connect.NewAgentServiceHandler(cp.hub))
+	mux.Handle(sluicev1connect.NewClusterServiceHandler(&clusterAPI{cp}, traced...))
+	mux.Handle(sluicev1connect.NewAgentServiceHandler(cp.hub, traced...))
 	services := []string{
 		sluicev1connect.ConnectorServiceName,
 		sluicev1connect.AgentServiceName,

@@ -19,6 +19,7 @@ import (
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
 	"github.com/sluicehq/sluice/api/kcjson"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/internal/tracing"
 )
 
 // Kafka Connect's REST API, on the API port beside gRPC and Connect: the
@@ -32,34 +33,36 @@ type restAPI struct {
 }
 
 func (r *restAPI) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", r.serverInfo)
-	mux.HandleFunc("GET /health", r.health)
-	mux.HandleFunc("GET /connectors", r.listConnectors)
-	mux.HandleFunc("POST /connectors", r.createConnector)
-	mux.HandleFunc("GET /connectors/{name}", r.getConnector)
-	mux.HandleFunc("DELETE /connectors/{name}", r.deleteConnector)
-	mux.HandleFunc("GET /connectors/{name}/config", r.getConfig)
-	mux.HandleFunc("PUT /connectors/{name}/config", r.putConfig)
-	mux.HandleFunc("PATCH /connectors/{name}/config", r.patchConfig)
-	mux.HandleFunc("GET /connectors/{name}/status", r.getStatus)
-	mux.HandleFunc("POST /connectors/{name}/restart", r.restartConnector)
-	mux.HandleFunc("PUT /connectors/{name}/pause", r.lifecycle(targetPaused))
-	mux.HandleFunc("PUT /connectors/{name}/resume", r.lifecycle(targetRunning))
-	mux.HandleFunc("PUT /connectors/{name}/stop", r.lifecycle(targetStopped))
-	mux.HandleFunc("GET /connectors/{name}/tasks", r.getTasks)
-	mux.HandleFunc("GET /connectors/{name}/tasks/{task}/status", r.getTaskStatus)
-	mux.HandleFunc("POST /connectors/{name}/tasks/{task}/restart", r.restartTask)
-	mux.HandleFunc("GET /connectors/{name}/offsets", r.getOffsets)
-	mux.HandleFunc("PATCH /connectors/{name}/offsets", r.alterOffsets)
-	mux.HandleFunc("DELETE /connectors/{name}/offsets", r.resetOffsets)
-	mux.HandleFunc("GET /connector-plugins", r.listPlugins)
-	mux.HandleFunc("GET /connector-plugins/{plugin}/config", r.pluginConfig)
-	mux.HandleFunc("PUT /connector-plugins/{plugin}/config/validate", r.validate)
-	mux.HandleFunc("GET /connectors/{name}/topics", r.getTopics)
-	mux.HandleFunc("PUT /connectors/{name}/topics/reset", r.resetTopics)
-	mux.HandleFunc("GET /admin/loggers", r.getLoggers)
-	mux.HandleFunc("GET /admin/loggers/{logger}", r.getLogger)
-	mux.HandleFunc("PUT /admin/loggers/{logger}", r.putLogger)
+	// Each route is traced under its pattern when tracing is on.
+	handle := func(route string, h http.HandlerFunc) { mux.Handle(route, tracing.HTTP(route, h)) }
+	handle("GET /{$}", r.serverInfo)
+	handle("GET /health", r.health)
+	handle("GET /connectors", r.listConnectors)
+	handle("POST /connectors", r.createConnector)
+	handle("GET /connectors/{name}", r.getConnector)
+	handle("DELETE /connectors/{name}", r.deleteConnector)
+	handle("GET /connectors/{name}/config", r.getConfig)
+	handle("PUT /connectors/{name}/config", r.putConfig)
+	handle("PATCH /connectors/{name}/config", r.patchConfig)
+	handle("GET /connectors/{name}/status", r.getStatus)
+	handle("POST /connectors/{name}/restart", r.restartConnector)
+	handle("PUT /connectors/{name}/pause", r.lifecycle(targetPaused))
+	handle("PUT /connectors/{name}/resume", r.lifecycle(targetRunning))
+	handle("PUT /connectors/{name}/stop", r.lifecycle(targetStopped))
+	handle("GET /connectors/{name}/tasks", r.getTasks)
+	handle("GET /connectors/{name}/tasks/{task}/status", r.getTaskStatus)
+	handle("POST /connectors/{name}/tasks/{task}/restart", r.restartTask)
+	handle("GET /connectors/{name}/offsets", r.getOffsets)
+	handle("PATCH /connectors/{name}/offsets", r.alterOffsets)
+	handle("DELETE /connectors/{name}/offsets", r.resetOffsets)
+	handle("GET /connector-plugins", r.listPlugins)
+	handle("GET /connector-plugins/{plugin}/config", r.pluginConfig)
+	handle("PUT /connector-plugins/{plugin}/config/validate", r.validate)
+	handle("GET /connectors/{name}/topics", r.getTopics)
+	handle("PUT /connectors/{name}/topics/reset", r.resetTopics)
+	handle("GET /admin/loggers", r.getLoggers)
+	handle("GET /admin/loggers/{logger}", r.getLogger)
+	handle("PUT /admin/loggers/{logger}", r.putLogger)
 }
 
 // restError is Kafka Connect's error body.

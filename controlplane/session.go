@@ -383,6 +383,7 @@ func (s *session) view(snap *snapshot, sources map[string]bool) ([]*sluicev1.Ass
 			Generation:  c.Generation,
 			Restart:     a.Restart,
 			TopicsReset: c.TopicsReset,
+			TraceParent: c.TraceParent,
 		})
 		// The task config's mod revision stands for the config.
 		sig = append(sig, tk.Connector...)

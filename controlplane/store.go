@@ -54,7 +54,10 @@ type connectorRecord struct {
 	Generation  int64             `json:"generation"`
 	Tasks       int               `json:"tasks"`
 	// TopicsReset grows with every reset of the active topics.
-	TopicsReset int64     `json:"topics_reset,omitempty"`
+	TopicsReset int64 `json:"topics_reset,omitempty"`
+	// TraceParent is the W3C traceparent of the traced API call that wrote
+	// this generation, if any: the tasks' start spans join its trace.
+	TraceParent string    `json:"trace_parent,omitempty"`
 	CreateTime  time.Time `json:"create_time"`
 	UpdateTime  time.Time `json:"update_time"`
 }

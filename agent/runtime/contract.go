@@ -43,6 +43,9 @@ type Assignment struct {
 	// TopicsReset grows when the connector's active topics are reset: the
 	// task reports the topics it uses again.
 	TopicsReset int64
+	// TraceParent is the W3C traceparent of the API call that created or
+	// changed the connector, if traced: the task's start span joins it.
+	TraceParent string
 }
 
 // Status is what a task reports about itself.

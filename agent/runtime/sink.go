@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
@@ -40,6 +41,9 @@ type sinkState struct {
 	// Put: what a successful Flush lets the task commit.
 	put   map[string]map[int32]kgo.EpochOffset
 	dirty bool
+	// lastBatch is the span of the last batch put (traced tasks only): a
+	// commit's span links it.
+	lastBatch trace.SpanContext
 }
 
 // runSink runs a sink task: poll Kafka, convert, transform, Put, and on
@@ -68,16 +72,21 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 	var cl *kgo.Client
 	// commit flushes the sink and commits what it has made durable. The
 	// caller holds st.mu.
-	commit := func(ctx context.Context) error {
+	commit := func(ctx context.Context) (err error) {
 		if !st.dirty {
 			return nil
 		}
+		cctx, span := t.commitSpan(st.lastBatch)
+		defer func() { endSpan(span, err) }()
 		// Skipped records' dead letters are durable before their
 		// offsets commit.
 		if err := eh.flush(ctx); err != nil {
 			return fmt.Errorf("dead letter queue: %w", err)
 		}
-		if err := st.sink.Flush(ctx); err != nil {
+		fs := child(cctx, "flush")
+		err = st.sink.Flush(ctx)
+		endSpan(fs, err)
+		if err != nil {
 			return fmt.Errorf("flush: %w", err)
 		}
 		offsets := make(map[string]map[int32]kgo.EpochOffset, len(st.put))
@@ -89,9 +98,11 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			offsets[topic] = m
 		}
 		var cerr error
+		cs := child(cctx, "commit offsets")
 		cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
 			cerr = commitError(resp, err)
 		})
+		endSpan(cs, cerr)
 		if cerr != nil {
 			return fmt.Errorf("commit offsets: %w", cerr)
 		}
@@ -326,6 +337,8 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		if convErr != nil {
 			return convErr
 		}
+		bctx, span := t.sinkBatchSpan(fetches, len(recs))
+		put := child(bctx, "put")
 		for {
 			st.mu.Lock()
 			err := st.sink.Put(ctx, recs)
@@ -341,6 +354,9 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 					}
 				}
 				st.dirty = true
+				if span != nil {
+					st.lastBatch = span.SpanContext()
+				}
 			}
 			st.mu.Unlock()
 			if err == nil {
@@ -351,6 +367,8 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 				return nil
 			}
 			if !retryable(err) {
+				endSpan(put, err)
+				endSpan(span, err)
 				return fmt.Errorf("put: %w", err)
 			}
 			t.log.Warn("put: retrying", "err", err, "backoff", backoff)
@@ -359,6 +377,8 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			}
 			backoff = min(2*backoff, 10*time.Second)
 		}
+		endSpan(put, nil)
+		endSpan(span, nil)
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/connectors"
 )
@@ -170,6 +172,10 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorHandler, tr *sourceTracker, recs []connectors.Record) error {
 	b := tr.open(recs)
 	defer tr.seal(b)
+	bctx, span := t.sourceBatchSpan(len(recs))
+	b.span = span
+	conv := child(bctx, "transform, convert, produce")
+	defer endSpan(conv, nil)
 	krs := make([]kgo.Record, len(recs))
 	promise := b.ack
 	needStructure := c.chain.NeedsStructure()
@@ -247,6 +253,9 @@ func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorH
 			}
 		}
 		kr.Timestamp = r.Timestamp
+		if bctx != nil {
+			kr.Context = bctx // kotel: a span per record, its context in the headers
+		}
 		b.pending.Add(1)
 		cl.Produce(ctx, kr, promise)
 	}
@@ -259,6 +268,20 @@ type sourceBatch struct {
 	pending atomic.Int64 // records unacknowledged, plus one until sealed
 	failed  atomic.Bool
 	offsets []connectors.Offset // newest offset per source partition in the batch
+	span    trace.Span          // poll to the last acknowledgement (nil: not traced)
+}
+
+// release drops one pending count; the last one ends the batch.
+func (b *sourceBatch) release() {
+	if b.pending.Add(-1) == 0 {
+		if b.span != nil {
+			if b.failed.Load() {
+				b.span.SetStatus(codes.Error, "Kafka refused a record")
+			}
+			b.span.End()
+		}
+		b.tr.advance()
+	}
 }
 
 func (b *sourceBatch) ack(kr *kgo.Record, err error) {
@@ -271,9 +294,7 @@ func (b *sourceBatch) ack(kr *kgo.Record, err error) {
 			b.tr.setErr(err)
 		}
 	}
-	if b.pending.Add(-1) == 0 {
-		b.tr.advance()
-	}
+	b.release()
 }
 
 // sourceTracker orders batches: offsets commit in poll order, and only up
@@ -328,11 +349,7 @@ func (tr *sourceTracker) open(recs []connectors.Record) *sourceBatch {
 }
 
 // seal says every record of b has been handed to the producer.
-func (tr *sourceTracker) seal(b *sourceBatch) {
-	if b.pending.Add(-1) == 0 {
-		tr.advance()
-	}
-}
+func (tr *sourceTracker) seal(b *sourceBatch) { b.release() }
 
 func (tr *sourceTracker) setErr(err error) {
 	tr.mu.Lock()
@@ -485,7 +502,9 @@ func (t *task) recordCommitted(ctx context.Context, offs []connectors.Offset, co
 // backoff (doubling up to 10 s, reset by a success) and gives no records;
 // another error, wrapped, fails the task. A done ctx gives no records.
 func (t *task) poll(ctx context.Context, src connectors.Source, backoff *time.Duration) ([]connectors.Record, error) {
+	start := time.Now()
 	recs, err := src.Poll(ctx)
+	t.timePoll(start)
 	if err == nil {
 		*backoff = 100 * time.Millisecond
 		return recs, nil

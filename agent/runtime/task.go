@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/transforms"
 )
 
@@ -51,6 +52,11 @@ type task struct {
 	committed map[string]connectors.Offset // source: newest committed offset per partition
 
 	topics activeTopics
+
+	// traceParent is the traceparent of the API call behind the task's
+	// config; trace is the tracing state of its runs (trace.go).
+	traceParent string
+	trace       taskTrace
 }
 
 func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
@@ -68,6 +74,7 @@ func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
 	t.paused.Store(a.Paused)
 	t.topics.t = t
 	t.topics.setReset(a.TopicsReset)
+	t.traceParent = a.TraceParent
 	return t
 }
 
@@ -91,6 +98,9 @@ func (t *task) stop() {
 }
 
 func (t *task) report(state State, trace, message string) {
+	if state == StateRunning {
+		t.traceEnd(nil)
+	}
 	if n := t.restarts.Load(); n > 0 && state == StateRunning {
 		message = fmt.Sprintf("%s (restarted %d times after failures)", message, n)
 	}
@@ -159,10 +169,12 @@ func (t *task) run(ctx context.Context) {
 
 // runOnce runs the task once; a panic in the connector is its error.
 func (t *task) runOnce(ctx context.Context) (err error) {
+	t.traceStart(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
+		t.traceEnd(err)
 	}()
 	// Placeholders resolve here, on the agent, each time the task starts;
 	// the resolved config lives only in this run.
@@ -220,7 +232,7 @@ func (t *task) kafkaOpts(role string) []kgo.Opt {
 	return append([]kgo.Opt{
 		kgo.SeedBrokers(t.rt.cfg.Brokers...),
 		kgo.ClientID(fmt.Sprintf("sluice-%s-%s-%d-%s", t.rt.cfg.AgentName, t.ref.Connector, t.ref.Task, role)),
-	}, t.rt.cfg.KafkaOptions...)
+	}, append(tracing.KafkaOpts(), t.rt.cfg.KafkaOptions...)...)
 }
 
 // codec turns records between their raw and structured forms with a

@@ -35,6 +35,11 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
   sluice agent list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stopTracing, err := startTracing(cmd.Context(), "sluice-agent")
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			cfg.Servers = splitList(servers)
 			cfg.Brokers = splitList(kafka)
 			l, err := placement.ParseLabels(labels)

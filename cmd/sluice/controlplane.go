@@ -35,6 +35,11 @@ share it.`,
 					return &exitError{2, "--pprof: " + err.Error()}
 				}
 			}
+			stopTracing, err := startTracing(cmd.Context(), "sluice-controlplane")
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			cfg.Etcd = splitList(etcd)
 			cfg.Kafka = splitList(kafka)
 			cfg.Registry = builtin.Registry()

@@ -46,6 +46,11 @@ file-sink writing <data-dir>/demo-out.txt.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			stopTracing, err := startTracing(ctx, "sluice-dev")
+			if err != nil {
+				return err
+			}
+			defer stopTracing()
 			if err := os.MkdirAll(dataDir, 0o755); err != nil {
 				return &exitError{2, fmt.Sprintf("--data-dir: %v", err)}
 			}

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,12 +13,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice/agent"
 	client "github.com/sluicehq/sluice/clients/go"
 	"github.com/sluicehq/sluice/controlplane"
+	"github.com/sluicehq/sluice/internal/tracing"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -52,6 +56,9 @@ func main() {
 
 type globalFlags struct {
 	server    string
+	token     string
+	caFile    string
+	timeout   time.Duration
 	output    string
 	logLevel  string
 	logFormat string
@@ -121,18 +128,38 @@ func setupLogging(g *globalFlags) error {
 	default:
 		return &exitError{2, fmt.Sprintf("--log-format %q: want text or json", g.logFormat)}
 	}
-	slog.SetDefault(slog.New(h))
+	slog.SetDefault(slog.New(tracing.LogHandler(h)))
 	return nil
 }
 
-// addServerFlags adds --server and -o to a CLI verb.
+// addServerFlags adds --server, --token, --ca-file, --timeout and -o to a
+// CLI verb.
 func addServerFlags(cmd *cobra.Command, g *globalFlags) {
 	cmd.Flags().StringVar(&g.server, "server", "", "control plane URL (default $"+client.EnvServer+" or "+client.DefaultAddress+")")
+	cmd.Flags().StringVar(&g.token, "token", "", "API token, sent as a bearer token (default $"+client.EnvToken+")")
+	cmd.Flags().StringVar(&g.caFile, "ca-file", "", "PEM file of the CA that signed the control plane's certificate, for https:// (default: the system's roots)")
+	cmd.Flags().DurationVar(&g.timeout, "timeout", 30*time.Second, "how long to wait for each answer of the control plane")
 	cmd.Flags().StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
 }
 
 func (g *globalFlags) client() (*client.Client, error) {
-	c, err := client.New(g.server)
+	token := g.token
+	if token == "" {
+		token = os.Getenv(client.EnvToken)
+	}
+	opts := []client.Option{client.WithToken(token), client.WithTimeout(g.timeout)}
+	if g.caFile != "" {
+		pem, err := os.ReadFile(g.caFile)
+		if err != nil {
+			return nil, &exitError{2, fmt.Sprintf("--ca-file: %v", err)}
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, &exitError{2, fmt.Sprintf("--ca-file %s: no PEM certificate in it", g.caFile)}
+		}
+		opts = append(opts, client.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	}
+	c, err := client.New(g.server, opts...)
 	if err != nil {
 		return nil, &exitError{2, err.Error()}
 	}

@@ -54,6 +54,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	log  *lockedBuffer
 	done chan struct{}
+	// env is added to the process's environment.
+	env []string
 }
 
 type lockedBuffer struct {
@@ -75,7 +77,13 @@ func (l *lockedBuffer) String() string {
 
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, args: args, log: &lockedBuffer{}}
+	return startEnv(t, name, nil, args...)
+}
+
+// startEnv is start with env added to the process's environment.
+func startEnv(t testing.TB, name string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, args: args, log: &lockedBuffer{}, env: env}
 	p.start()
 	t.Cleanup(func() {
 		p.kill()
@@ -89,6 +97,9 @@ func start(t testing.TB, name string, args ...string) *proc {
 func (p *proc) start() {
 	p.t.Helper()
 	p.cmd = exec.Command(sluiceBin, p.args...)
+	if p.env != nil {
+		p.cmd.Env = append(os.Environ(), p.env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.done = make(chan struct{})
 	if err := p.cmd.Start(); err != nil {

@@ -681,7 +681,10 @@ type Assignment struct {
 	Restart int64 `protobuf:"varint,7,opt,name=restart,proto3" json:"restart,omitempty"`
 	// Grows when someone resets the connector's active topics: the task
 	// reports the topics it uses again, without restarting.
-	TopicsReset   int64 `protobuf:"varint,8,opt,name=topics_reset,json=topicsReset,proto3" json:"topics_reset,omitempty"`
+	TopicsReset int64 `protobuf:"varint,8,opt,name=topics_reset,json=topicsReset,proto3" json:"topics_reset,omitempty"`
+	// The W3C traceparent of the API call that created or last changed the
+	// connector, when it was traced: the task's start joins that trace.
+	TraceParent   string `protobuf:"bytes,9,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,6 +773,13 @@ func (x *Assignment) GetTopicsReset() int64 {
 		return x.TopicsReset
 	}
 	return 0
+}
+
+func (x *Assignment) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
 }
 
 // TaskStateReport is a task's observed state.
@@ -1094,7 +1104,7 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"\tsend_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\"W\n" +
 	"\vAssignments\x12+\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x15.sluice.v1.AssignmentR\x05tasks\x12\x1b\n" +
-	"\tlog_level\x18\x02 \x01(\tR\blogLevel\"\x8b\x03\n" +
+	"\tlog_level\x18\x02 \x01(\tR\blogLevel\"\xae\x03\n" +
 	"\n" +
 	"Assignment\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.sluice.v1.TaskRefR\x04task\x12\x14\n" +
@@ -1106,7 +1116,8 @@ const file_sluice_v1_agent_proto_rawDesc = "" +
 	"generation\x18\x06 \x01(\x03R\n" +
 	"generation\x12\x18\n" +
 	"\arestart\x18\a \x01(\x03R\arestart\x12!\n" +
-	"\ftopics_reset\x18\b \x01(\x03R\vtopicsReset\x1a9\n" +
+	"\ftopics_reset\x18\b \x01(\x03R\vtopicsReset\x12!\n" +
+	"\ftrace_parent\x18\t \x01(\tR\vtraceParent\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x01\n" +
