@@ -1,9 +1,17 @@
 // Package client is the Go client of Sluice's API: one constructor that
-// takes the control plane's address and returns typed clients for the
-// ConnectorService and the ClusterService. The sluice CLI uses it.
+// takes the control plane's address and options, and returns typed clients
+// for the ConnectorService, the ClusterService and the AgentService. The
+// sluice CLI and the agent use it.
 //
-//	c, err := client.New("http://127.0.0.1:8083")
-//	res, err := c.Connectors.ListConnectors(ctx, connect.NewRequest(&sluicev1.ListConnectorsRequest{}))
+//	c, err := client.New("http://127.0.0.1:8083", client.WithToken(token))
+//	res, err := c.Connectors.GetConnector(ctx, connect.NewRequest(&sluicev1.GetConnectorRequest{Name: "copy"}))
+//	if errors.Is(err, client.ErrNotFound) { ... }
+//
+// Around the generated code it adds what a caller would otherwise write
+// each time: a bearer token on every call, TLS, a timeout for unary calls,
+// retries of calls that are safe to repeat when the control plane is
+// unavailable, and errors that errors.Is and errors.As can tell apart (see
+// Error).
 package client
 
 import (
@@ -39,7 +47,10 @@ type Client struct {
 
 type options struct {
 	httpClient *http.Client
+	tls        *tls.Config
+	token      string
 	timeout    time.Duration
+	retry      retryPolicy
 	grpc       bool
 	connectOpt []connect.ClientOption
 }
@@ -48,16 +59,42 @@ type options struct {
 type Option func(*options)
 
 // WithHTTPClient uses the given HTTP client instead of the default one, an
-// HTTP/2 (cleartext for http:// addresses) client.
+// HTTP/2 client (cleartext for http:// addresses) as NewHTTPClient returns.
+// WithTLS has no effect with it: configure the client's transport instead.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
 
-// WithTimeout bounds every unary call. Default: 30s. Streams are not bounded.
+// WithTLS sets the TLS configuration for https:// addresses (for example a
+// private CA in RootCAs, or a client certificate). With it, a bare
+// host:port address means https://host:port. Default: the system's roots.
+func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+
+// WithToken sends "Authorization: Bearer <token>" with every call, unary
+// and streaming. Default: no Authorization header.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithTimeout bounds every unary call that has no deadline of its own,
+// retries included. Default: 30s; 0 leaves calls unbounded. Streams are not
+// bounded.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithRetry makes up to attempts tries of a unary call that failed with
+// Unavailable, when the call is safe to repeat: a read or an idempotent
+// call (as the API declares them), or any call that could not connect at
+// all. The waits start at backoff and double, with jitter, up to 5s; the
+// context's deadline ends them. attempts <= 1 turns retries off. Default:
+// 4 attempts from 100ms.
+func WithRetry(attempts int, backoff time.Duration) Option {
+	return func(o *options) {
+		o.retry = retryPolicy{attempts: attempts, backoff: backoff, maxBackoff: 5 * time.Second}
+	}
+}
 
 // WithGRPC speaks the gRPC protocol instead of the Connect protocol.
 func WithGRPC() Option { return func(o *options) { o.grpc = true } }
 
 // WithClientOptions adds connect client options (interceptors and such).
+// Their interceptors run inside the client's own: they see each try of a
+// retried call and the errors as connect returns them.
 func WithClientOptions(opts ...connect.ClientOption) Option {
 	return func(o *options) { o.connectOpt = append(o.connectOpt, opts...) }
 }
@@ -65,6 +102,10 @@ func WithClientOptions(opts ...connect.ClientOption) Option {
 // Address returns the address to use: addr if set, else $SLUICE_SERVER,
 // else DefaultAddress. A bare host:port gets http:// in front.
 func Address(addr string) string {
+	return address(addr, "http://")
+}
+
+func address(addr, scheme string) string {
 	if addr == "" {
 		addr = os.Getenv(EnvServer)
 	}
@@ -72,7 +113,7 @@ func Address(addr string) string {
 		addr = DefaultAddress
 	}
 	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+		addr = scheme + addr
 	}
 	return strings.TrimRight(addr, "/")
 }
@@ -80,36 +121,62 @@ func Address(addr string) string {
 // NewHTTPClient returns an HTTP client that speaks HTTP/2, in cleartext to
 // http:// addresses, as gRPC streams need.
 func NewHTTPClient() *http.Client {
+	return newHTTPClient(nil)
+}
+
+func newHTTPClient(cfg *tls.Config) *http.Client {
+	if cfg == nil {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else {
+		cfg = cfg.Clone()
+	}
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
 	p.SetHTTP2(true)
 	return &http.Client{Transport: &http.Transport{
 		Protocols:       p,
-		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig: cfg,
 		IdleConnTimeout: 90 * time.Second,
 	}}
 }
 
 // New returns a client of the control plane at addr (see Address).
 func New(addr string, opts ...Option) (*Client, error) {
-	o := options{timeout: 30 * time.Second}
+	o := options{
+		timeout: 30 * time.Second,
+		retry:   retryPolicy{attempts: 4, backoff: 100 * time.Millisecond, maxBackoff: 5 * time.Second},
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	base := Address(addr)
+	scheme := "http://"
+	if o.tls != nil {
+		scheme = "https://"
+	}
+	base := address(addr, scheme)
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("server address %q: want http://host:port or https://host:port", addr)
 	}
 	if o.httpClient == nil {
-		o.httpClient = NewHTTPClient()
+		o.httpClient = newHTTPClient(o.tls)
 	}
-	copts := append([]connect.ClientOption{}, o.connectOpt...)
+	// Outermost first: typed errors see the final error, the timeout bounds
+	// every try, the token goes on each try.
+	interceptors := []connect.Interceptor{errorInterceptor{}}
+	if o.timeout > 0 {
+		interceptors = append(interceptors, timeoutInterceptor(o.timeout))
+	}
+	if o.retry.attempts > 1 {
+		interceptors = append(interceptors, retryInterceptor(o.retry))
+	}
+	if o.token != "" {
+		interceptors = append(interceptors, tokenInterceptor("Bearer "+o.token))
+	}
+	copts := []connect.ClientOption{connect.WithInterceptors(interceptors...)}
+	copts = append(copts, o.connectOpt...)
 	if o.grpc {
 		copts = append(copts, connect.WithGRPC())
-	}
-	if o.timeout > 0 {
-		copts = append(copts, connect.WithInterceptors(timeoutInterceptor(o.timeout)))
 	}
 	return &Client{
 		Connectors: sluicev1connect.NewConnectorServiceClient(o.httpClient, base, copts...),
@@ -133,6 +200,28 @@ func timeoutInterceptor(d time.Duration) connect.UnaryInterceptorFunc {
 	}
 }
 
+// tokenInterceptor sets the Authorization header of every call.
+type tokenInterceptor string
+
+func (t tokenInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", string(t))
+		return next(ctx, req)
+	}
+}
+
+func (t tokenInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", string(t))
+		return conn
+	}
+}
+
+func (t tokenInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
 // Describe turns an API error into one line for people: the code's meaning
 // and the server's message, or a hint when the server cannot be reached.
 func Describe(err error, server string) string {
@@ -140,7 +229,7 @@ func Describe(err error, server string) string {
 	if errors.As(err, &ce) {
 		switch ce.Code() {
 		case connect.CodeUnavailable:
-			if strings.Contains(ce.Message(), "connect: connection refused") || strings.Contains(ce.Message(), "dial tcp") {
+			if isDialError(err) || strings.Contains(ce.Message(), "connect: connection refused") || strings.Contains(ce.Message(), "dial tcp") {
 				return fmt.Sprintf("cannot reach the control plane at %s: is it running? (start one with `sluice dev` or set --server / %s)", server, EnvServer)
 			}
 			return "unavailable: " + ce.Message()
@@ -152,8 +241,14 @@ func Describe(err error, server string) string {
 			return ce.Message()
 		case connect.CodeDeadlineExceeded:
 			return "the control plane did not answer in time: " + ce.Message()
+		case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+			return fmt.Sprintf("%s: %s (check --token / %s)", ce.Code(), ce.Message(), EnvToken)
 		}
 		return fmt.Sprintf("%s: %s", ce.Code(), ce.Message())
 	}
 	return err.Error()
 }
+
+// EnvToken names the environment variable the sluice CLI reads its API
+// token from.
+const EnvToken = "SLUICE_TOKEN"
