@@ -3,13 +3,17 @@
 # controller) on loopback, for tests and benchmarks. Kafka's jars come from
 # Maven Central through Maven and are cached outside the repository.
 #
-#   deploy/local/kafka.sh start|stop|restart|status|logs|install|libs|connect-libs|reset
+#   deploy/local/kafka.sh start|stop|restart|status|logs|install|libs|connect-libs|debezium-libs|reset
 #
 # connect-libs installs Apache Kafka Connect's worker and the FileStream
 # connectors (for the benchmarks' baseline) and prints their directory.
+# debezium-libs installs Debezium's PostgreSQL connector as a Kafka Connect
+# plugin (for the cdc benchmark's baseline) and prints the directory to give
+# the worker as plugin.path.
 #
 # Environment: SLUICE_CACHE (default ~/.cache/sluice), KAFKA_VERSION (4.1.0),
-# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g).
+# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (1g),
+# DEBEZIUM_VERSION (3.3.1.Final, built on Kafka 4.1).
 set -euo pipefail
 
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.0}
@@ -76,6 +80,37 @@ POM
 	rm -rf "$CONNECT_LIBS"
 	mv "$CONNECT_LIBS.tmp" "$CONNECT_LIBS"
 	touch "$CONNECT_LIBS/.complete"
+}
+
+DEBEZIUM_VERSION=${DEBEZIUM_VERSION:-3.3.1.Final}
+DEBEZIUM_HOME=$CACHE/debezium-$DEBEZIUM_VERSION
+DEBEZIUM_PLUGINS=$DEBEZIUM_HOME/plugins
+
+# install_debezium puts the connector and its own dependencies in a plugin
+# directory of their own, as Debezium ships it: the worker loads it in an
+# isolated class loader, and Kafka Connect's API comes from the worker.
+install_debezium() {
+	local dir=$DEBEZIUM_PLUGINS/debezium-connector-postgres
+	if [[ -f $dir/.complete ]]; then return 0; fi
+	command -v mvn >/dev/null || { log "mvn (Maven) is required to fetch Debezium's jars"; exit 1; }
+	log "installing Debezium's PostgreSQL connector $DEBEZIUM_VERSION into $dir (first use only)"
+	local pom=$DEBEZIUM_HOME/pom.xml
+	mkdir -p "$DEBEZIUM_HOME"
+	cat >"$pom" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.sluice</groupId><artifactId>debezium-libs</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>io.debezium</groupId><artifactId>debezium-connector-postgres</artifactId><version>$DEBEZIUM_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+	rm -rf "$dir.tmp"
+	mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir.tmp" >&2
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+	touch "$dir/.complete"
 }
 
 running() {
@@ -178,6 +213,7 @@ logs) tail -n "${2:-100}" "$LOG" ;;
 install) install ;;
 libs) install; echo "$LIBS" ;;
 connect-libs) install_connect; echo "$CONNECT_LIBS" ;;
+debezium-libs) install_debezium; echo "$DEBEZIUM_PLUGINS" ;;
 reset) stop; rm -rf "$DATA"; log "data removed" ;;
-*) echo "usage: $0 start|stop|restart|status|logs [N]|install|libs|connect-libs|reset" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|restart|status|logs [N]|install|libs|connect-libs|debezium-libs|reset" >&2; exit 2 ;;
 esac
