@@ -16,7 +16,7 @@ TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) \
 	SLUICE_TEST_POSTGRES=$(PG_ADDR) SLUICE_TEST_MARIADB=$(MARIADB_ADDR) SLUICE_TEST_JAEGER=$(JAEGER_ADDRS) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -race -timeout 20m
 
-.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-controlplane chaos help
+.PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-cdc bench-controlplane chaos help
 
 all: build
 
@@ -70,6 +70,11 @@ clean: ## Remove build output and dev data
 bench: build ## Run the benchmarks against a real Kafka (and Kafka Connect) and write bench/results/
 	deploy/local/kafka.sh start
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+bench-cdc: build ## PostgreSQL changes through postgres-cdc and through Debezium on Kafka Connect: events/s, latency, memory (bench/results/cdc.md)
+	deploy/local/kafka.sh start
+	deploy/local/postgres.sh start
+	$(GO) run ./bench -scenarios cdc $(BENCH_FLAGS)
 
 chaos: test-deps ## The chaos suite, long version: verifiable source and sink under agent, leader and zombie faults (results in test/e2e/chaos-results.md)
 	$(TEST_ENV) SLUICE_CHAOS=full SLUICE_CHAOS_OUT=$(CURDIR)/test/e2e/chaos-results.md SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) \
