@@ -89,6 +89,30 @@ type SourceContext struct {
 	TaskInfo
 	// Offsets are the offsets committed for this connector, to resume from.
 	Offsets OffsetReader
+	// Transactions is set when the connector defines its own exactly-once
+	// transactions (exactly.once.support=required and
+	// transaction.boundary=connector; the plugin says DefinesTransactions).
+	Transactions TransactionContext
+}
+
+// TransactionContext lets an exactly-once source task say where its
+// transactions end (Kafka Connect's TransactionContext, KIP-618). A
+// transaction holds records and the source offsets they advance; a
+// committed one becomes visible to read-committed consumers with its offsets
+// stored, an aborted one is dropped, and the task goes on after it (its
+// records are not polled again). Calls made during Poll apply to the batch
+// Poll returns; calls between polls apply to the next batch.
+type TransactionContext interface {
+	// CommitTransaction commits after the whole batch.
+	CommitTransaction()
+	// CommitTransactionAfter commits right after r, a record of the batch
+	// (a pointer into the slice Poll returns).
+	CommitTransactionAfter(r *Record)
+	// AbortTransaction aborts the open transaction after the whole batch.
+	AbortTransaction()
+	// AbortTransactionAfter aborts right after r: r and the records before
+	// it in the open transaction are dropped.
+	AbortTransactionAfter(r *Record)
 }
 
 // OffsetReader looks up committed source offsets.
@@ -212,6 +236,11 @@ type Plugin struct {
 	TaskConfigs func(cfg Config, maxTasks int) ([]map[string]string, error)
 	// NewSource makes a source task (source plugins only).
 	NewSource func() Source
+	// DefinesTransactions says the source can end its own exactly-once
+	// transactions through SourceContext.Transactions, which
+	// transaction.boundary=connector asks for (Kafka Connect's
+	// canDefineTransactionBoundaries).
+	DefinesTransactions bool
 	// NewSink makes a sink task (sink plugins only).
 	NewSink func() Sink
 }

@@ -130,8 +130,8 @@ var CommonSourceSpec = Spec{Fields: []Field{
 		Allowed: []string{"disabled", "enabled"},
 		Doc:     "Kafka Connect's worker switch, taken per connector: enabled makes exactly.once.support=requested run exactly once."},
 	{Name: KeyTransactionBoundary, Type: TypeString, Default: "poll", Importance: Medium, Group: "Exactly Once Support",
-		Allowed: []string{"poll", "interval"},
-		Doc:     "Where exactly-once transactions end: poll commits each batch the source returns; interval commits every transaction.boundary.interval.ms. (Kafka Connect's connector-defined boundaries need a connector that defines them; none of Sluice's does.)"},
+		Allowed: []string{"poll", "interval", "connector"},
+		Doc:     "Where exactly-once transactions end: poll commits each batch the source returns; interval commits every transaction.boundary.interval.ms; connector lets a connector that defines its own transactions commit and abort them (datagen with transaction.records, for example)."},
 	{Name: KeyTransactionBoundaryMillis, Type: TypeLong, Importance: Low, Group: "Exactly Once Support",
 		Validate: positiveInt,
 		Doc:      "With transaction.boundary=interval, how often to commit a transaction, in milliseconds (default: offset.flush.interval.ms, 1000)."},
@@ -261,6 +261,10 @@ func (r *Registry) Validate(raw map[string]string) (*Plugin, []FieldError) {
 	errs := p.FullSpec().Validate(raw)
 	if len(errs) == 0 && p.Check != nil {
 		errs = p.Check(NewConfig(p.FullSpec(), raw))
+	}
+	if p.Type == SourceType && strings.EqualFold(strings.TrimSpace(raw[KeyTransactionBoundary]), "connector") && !p.DefinesTransactions {
+		errs = append(errs, FieldError{KeyTransactionBoundary, fmt.Sprintf(
+			"connector needs a connector that defines its own transactions, and %s does not: use poll or interval", p.Name)})
 	}
 	if p.Type == SinkType {
 		topics, regex := strings.TrimSpace(raw[KeyTopics]), strings.TrimSpace(raw[KeyTopicsRegex])

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -192,7 +194,7 @@ func numbersToInt(m map[string]any) map[string]any {
 // the newest offset of every source partition they advanced, written to
 // the offsets topic in the same transaction.
 func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *kgo.Client, c *codec, eh *errorHandler,
-	tr *sourceTracker, src connectors.Source, committer connectors.SourceCommitter) error {
+	tr *sourceTracker, src connectors.Source, committer connectors.SourceCommitter, txn *txnRequests) error {
 	topic := offsetsTopic(cfg)
 	interval := t.flushInterval()
 	if ms := cfg.Int64(connectors.KeyTransactionBoundaryMillis); ms > 0 {
@@ -270,12 +272,92 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 		return nil
 	}
 
-	t.report(StateRunning, "", "running (exactly once, transactional.id "+TransactionalID(t.ref.Connector, t.ref.Task)+")")
+	// abortDefined aborts the open transaction at the connector's request
+	// (transaction.boundary=connector): its records and dead letters are
+	// dropped, their offsets are not committed now, and the task goes on.
+	abortDefined := func() error {
+		if !open {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		defer cancel()
+		if err := cl.Flush(cctx); err != nil {
+			return abort(fmt.Errorf("flush: %w", err))
+		}
+		if err := tr.failure(); err != nil {
+			return abort(fmt.Errorf("produce: %w", err))
+		}
+		tr.take()
+		if err := cl.EndTransaction(cctx, kgo.TryAbort); err != nil {
+			return fencedOr(fmt.Errorf("abort transaction: %w", err))
+		}
+		open, dirty = false, false
+		return nil
+	}
+	begin := func() error {
+		if open {
+			return nil
+		}
+		if err := cl.BeginTransaction(); err != nil {
+			return fencedOr(fmt.Errorf("begin transaction: %w", err))
+		}
+		open, opened = true, time.Now()
+		return nil
+	}
+	// produceDefined produces a batch cut where the connector asked for
+	// commits and aborts.
+	produceDefined := func(recs []connectors.Record) error {
+		if len(recs) == 0 {
+			return nil // requests wait for a batch to apply to
+		}
+		reqs, err := txn.take(recs)
+		if err != nil {
+			return abort(err)
+		}
+		start := 0
+		for _, rq := range reqs {
+			end := len(recs)
+			if rq.index >= 0 {
+				end = rq.index + 1
+			}
+			if end > start {
+				if err := begin(); err != nil {
+					return err
+				}
+				if err := t.produce(ctx, cl, c, eh, tr, recs[start:end]); err != nil {
+					return abort(err)
+				}
+				dirty = true
+				start = end
+			}
+			if rq.abort {
+				err = abortDefined()
+			} else {
+				err = commit()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if start < len(recs) {
+			if err := begin(); err != nil {
+				return err
+			}
+			if err := t.produce(ctx, cl, c, eh, tr, recs[start:]); err != nil {
+				return abort(err)
+			}
+			dirty = true
+		}
+		return nil
+	}
+
+	mode := "transaction.boundary=" + strings.ToLower(strings.TrimSpace(cfg.String(connectors.KeyTransactionBoundary)))
+	t.report(StateRunning, "", "running (exactly once, transactional.id "+TransactionalID(t.ref.Connector, t.ref.Task)+", "+mode+")")
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		if t.paused.Load() {
+		if t.paused.Load() && txn == nil {
 			if err := commit(); err != nil {
 				return err
 			}
@@ -283,18 +365,28 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 		if !t.waitWhilePaused(ctx, tick.C, func() {}) {
 			break
 		}
-		if !open {
-			if err := cl.BeginTransaction(); err != nil {
-				return fencedOr(fmt.Errorf("begin transaction: %w", err))
+		if txn == nil {
+			if err := begin(); err != nil {
+				return err
 			}
-			open, opened = true, time.Now()
 		}
 		recs, err := t.poll(ctx, src, &backoff)
 		if err != nil {
+			if txn != nil {
+				// Only the connector commits its transactions.
+				_ = abortDefined()
+				return err
+			}
 			if cerr := commit(); cerr != nil {
 				t.log.Warn("commit before failing", "err", cerr)
 			}
 			return err
+		}
+		if txn != nil {
+			if err := produceDefined(recs); err != nil {
+				return err
+			}
+			continue
 		}
 		if len(recs) > 0 {
 			if err := t.produce(ctx, cl, c, eh, tr, recs); err != nil {
@@ -308,8 +400,67 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 			}
 		}
 	}
+	if txn != nil {
+		// Stopping: a transaction the connector did not end is dropped;
+		// its records are polled again after the restart.
+		return abortDefined()
+	}
 	// Stopping: what was polled is committed with its offsets.
 	return commit()
+}
+
+// txnRequests collects a source's commit and abort requests
+// (connectors.TransactionContext) until the runtime acts on them.
+type txnRequests struct {
+	mu   sync.Mutex
+	reqs []txnRequest
+}
+
+type txnRequest struct {
+	abort bool
+	rec   *connectors.Record // nil: after the whole batch
+	index int                // rec's index in the batch; -1: the whole batch
+}
+
+func (q *txnRequests) add(abort bool, r *connectors.Record) {
+	q.mu.Lock()
+	q.reqs = append(q.reqs, txnRequest{abort: abort, rec: r})
+	q.mu.Unlock()
+}
+
+func (q *txnRequests) CommitTransaction()                          { q.add(false, nil) }
+func (q *txnRequests) CommitTransactionAfter(r *connectors.Record) { q.add(false, r) }
+func (q *txnRequests) AbortTransaction()                           { q.add(true, nil) }
+func (q *txnRequests) AbortTransactionAfter(r *connectors.Record)  { q.add(true, r) }
+
+// take returns the requests for a polled batch, in the order to act on
+// them: those after a record by its index, then those after the batch.
+func (q *txnRequests) take(recs []connectors.Record) ([]txnRequest, error) {
+	q.mu.Lock()
+	reqs := q.reqs
+	q.reqs = nil
+	q.mu.Unlock()
+	var out, whole []txnRequest
+	for _, rq := range reqs {
+		if rq.rec == nil {
+			rq.index = -1
+			whole = append(whole, rq)
+			continue
+		}
+		rq.index = -1
+		for i := range recs {
+			if &recs[i] == rq.rec {
+				rq.index = i
+				break
+			}
+		}
+		if rq.index < 0 {
+			return nil, errors.New("the connector asked to end a transaction after a record that is not in the batch its Poll returned")
+		}
+		out = append(out, rq)
+	}
+	slices.SortStableFunc(out, func(a, b txnRequest) int { return a.index - b.index })
+	return append(out, whole...), nil
 }
 
 // errFenced marks the failure of a task another instance took over: it is

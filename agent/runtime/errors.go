@@ -90,6 +90,9 @@ type errorHandler struct {
 	dlq     *kgo.Client
 	dlqErr  error
 	created bool
+	// shared is the task's own (transactional) producer, when dead letters
+	// go through it; close leaves it open.
+	shared *kgo.Client
 
 	skipped atomic.Int64
 	last    atomic.Pointer[string]
@@ -234,6 +237,15 @@ func (h *errorHandler) contextHeaders(se *stageError, r *failedRecord) []kgo.Rec
 	)
 }
 
+// useProducer sends dead letters with the task's own producer (an
+// exactly-once source's transactional one, so that they commit or abort
+// with the transaction that skipped their records).
+func (h *errorHandler) useProducer(cl *kgo.Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.shared = cl
+}
+
 // client returns the dead letter topic's producer, creating the topic with
 // errors.deadletterqueue.topic.replication.factor if it does not exist.
 func (h *errorHandler) client(ctx context.Context) (*kgo.Client, error) {
@@ -243,17 +255,23 @@ func (h *errorHandler) client(ctx context.Context) (*kgo.Client, error) {
 		return h.dlq, nil
 	}
 	t := h.t
-	cl, err := kgo.NewClient(append(t.kafkaOpts("dlq"),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(5*time.Millisecond),
-		kgo.ClientID(fmt.Sprintf("connector-dlq-producer-%s-%d", t.ref.Connector, t.ref.Task)),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("dead letter topic producer: %w", err)
+	cl := h.shared
+	if cl == nil {
+		var err error
+		cl, err = kgo.NewClient(append(t.kafkaOpts("dlq"),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(5*time.Millisecond),
+			kgo.ClientID(fmt.Sprintf("connector-dlq-producer-%s-%d", t.ref.Connector, t.ref.Task)),
+		)...)
+		if err != nil {
+			return nil, fmt.Errorf("dead letter topic producer: %w", err)
+		}
 	}
 	if !h.created {
 		if err := h.createTopic(ctx, cl); err != nil {
-			cl.Close()
+			if cl != h.shared {
+				cl.Close()
+			}
 			return nil, err
 		}
 		h.created = true
@@ -301,10 +319,10 @@ func (h *errorHandler) flush(ctx context.Context) error {
 func (h *errorHandler) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.dlq != nil {
+	if h.dlq != nil && h.dlq != h.shared {
 		h.dlq.Close()
-		h.dlq = nil
 	}
+	h.dlq = nil
 }
 
 // summary says what was skipped, for the task's status ("" if nothing).

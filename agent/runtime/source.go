@@ -80,7 +80,15 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	src := p.NewSource()
 	info := connectors.TaskInfo{Connector: t.ref.Connector, Task: t.ref.Task, Config: cfg, Logger: t.log,
 		Progress: func(msg string) { t.report(StateRunning, "", msg) }}
-	if err := src.Open(ctx, connectors.SourceContext{TaskInfo: info, Offsets: newOffsetReader(t.resume)}); err != nil {
+	var txn *txnRequests // transaction.boundary=connector
+	if eos && strings.EqualFold(strings.TrimSpace(cfg.String(connectors.KeyTransactionBoundary)), "connector") {
+		txn = &txnRequests{}
+	}
+	sctx := connectors.SourceContext{TaskInfo: info, Offsets: newOffsetReader(t.resume)}
+	if txn != nil {
+		sctx.Transactions = txn
+	}
+	if err := src.Open(ctx, sctx); err != nil {
 		return fmt.Errorf("open %s: %w", p.Name, err)
 	}
 	defer func() {
@@ -95,7 +103,10 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 	tr := newSourceTracker()
 	tr.eh = eh
 	if eos {
-		return t.loopExactlyOnce(ctx, cfg, cl, c, eh, tr, src, committer)
+		// Dead letters go in the task's transactions: committed with the
+		// offsets of the records they stand for, or not at all.
+		eh.useProducer(cl)
+		return t.loopExactlyOnce(ctx, cfg, cl, c, eh, tr, src, committer, txn)
 	}
 	lastSummary := ""
 	var flushMu sync.Mutex

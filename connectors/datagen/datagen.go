@@ -38,6 +38,7 @@ const (
 	KeyKeyMode     = "key.mode"
 	KeyValueMode   = "value.mode"
 	KeySeed        = "seed"
+	KeyTxnRecords  = "transaction.records"
 	keyTask        = "datagen.task"
 	keyTaskCount   = "datagen.task.count"
 	partitionTask  = "datagen.task"
@@ -73,7 +74,10 @@ func Plugin() *connectors.Plugin {
 				Doc:     "Record values: text (printable ASCII starting with the sequence number) or json (an object with seq, task and payload), both as strings."},
 			{Name: KeySeed, Type: connectors.TypeLong, Default: "1", Importance: connectors.Low,
 				Doc: "Seed of the generated content: the same seed gives the same records."},
+			{Name: KeyTxnRecords, Type: connectors.TypeInt, Default: "0", Importance: connectors.Low, Validate: nonNegativeInt,
+				Doc: "With exactly.once.support=required and transaction.boundary=connector, each task commits a transaction every this many of its records, wherever they fall in its batches; 0 commits after every batch."},
 		}},
+		DefinesTransactions: true,
 		TaskConfigs: func(cfg connectors.Config, maxTasks int) ([]map[string]string, error) {
 			// No task without records to generate.
 			if total := cfg.Int64(KeyTotal); total > 0 && total < int64(maxTasks) {
@@ -136,6 +140,12 @@ type source struct {
 
 	recs []connectors.Record
 
+	// txn ends transactions (transaction.boundary=connector): every
+	// txnRecords records (0: after each batch); inTxn counts since the last.
+	txn        connectors.TransactionContext
+	txnRecords int
+	inTxn      int
+
 	tokens float64
 	last   time.Time
 }
@@ -171,6 +181,7 @@ func (s *source) Open(_ context.Context, sc connectors.SourceContext) error {
 	s.keyMode = strings.ToLower(strings.TrimSpace(c.String(KeyKeyMode)))
 	s.jsonMode = strings.EqualFold(strings.TrimSpace(c.String(KeyValueMode)), "json")
 	s.seed = uint64(c.Int64(KeySeed))
+	s.txn, s.txnRecords = sc.Transactions, c.Int(KeyTxnRecords)
 	s.rate = c.Float(KeyRate) / float64(s.count)
 	s.next = s.task
 	s.partition = map[string]any{partitionTask: s.task}
@@ -277,6 +288,14 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		r.Topic, r.Partition, r.Timestamp = s.topic, -1, now
 		r.Value, r.ValueSchema = backing[start:len(backing):len(backing)], s.valSchema
 		r.SourcePartition = s.partition
+		if s.txn != nil && s.txnRecords > 0 {
+			if s.inTxn++; s.inTxn >= s.txnRecords {
+				// The transaction ends here, with this record's offset.
+				r.SourceOffset = map[string]any{offsetSequence: seq + s.count}
+				s.txn.CommitTransactionAfter(r)
+				s.inTxn = 0
+			}
+		}
 		if keys != nil {
 			ks := len(keys)
 			if s.keyMode == "sequence" {
@@ -290,6 +309,11 @@ func (s *source) Poll(ctx context.Context) ([]connectors.Record, error) {
 		}
 	}
 	recs[n-1].SourceOffset = map[string]any{offsetSequence: s.next}
+	if s.txn != nil && (s.txnRecords == 0 || (s.limit >= 0 && s.next >= s.limit)) {
+		// After every batch, or after the task's last record.
+		s.txn.CommitTransaction()
+		s.inTxn = 0
+	}
 	return recs, nil
 }
 
