@@ -38,18 +38,23 @@ test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL, MariaDB a
 
 test: test-deps ## Install dependencies and run every test, integration tests included
 	$(TEST_ENV) SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) SLUICE_TEST_KC_PYTHON=$$(deploy/local/pyclient.sh python) \
+		SLUICE_TEST_CLIENTS_PYTHON=$$(deploy/local/clients.sh python) SLUICE_TEST_CLIENTS_TS=$$(deploy/local/clients.sh typescript) \
 		$(GO) test $(TEST_FLAGS) ./...
 
 test-unit: ## Run the tests that need no external server (integration tests skip)
 	$(GO) test -count=1 ./...
 
-generate: ## Regenerate the protobuf code with buf and the plugins pinned in tools/go.mod
+# Generated code: the Go code under api/, the Python and TypeScript clients.
+GENERATED := api clients/python/gen clients/typescript/src/gen
+
+generate: ## Regenerate the protobuf code with buf and the plugins pinned in tools/go.mod and deploy/local/clients.sh
 	$(BUF) format -w
 	$(BUF) generate
+	p=$$(deploy/local/clients.sh path) && PATH=$$p:$$PATH $(BUF) generate --template buf.gen.clients.yaml
 
 checkgenerate: generate ## Fail if generated code differs from what is committed
-	@git diff --exit-code -- api || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- api)" || (git status --porcelain -- api; echo "untracked generated files" >&2; exit 1)
+	@git diff --exit-code -- $(GENERATED) || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || (git status --porcelain -- $(GENERATED); echo "untracked generated files" >&2; exit 1)
 
 lint: ## buf lint and format check, go vet, gofmt
 	$(BUF) lint
