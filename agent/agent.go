@@ -123,6 +123,7 @@ func New(cfg Config) (*Agent, error) {
 		AgentName:           cfg.Name,
 		Logger:              a.log,
 		ConfigProviders:     cfg.ConfigProviders,
+		LeaseValid:          a.leaseValid,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent runtime: %w", err)
@@ -483,6 +484,15 @@ func (a *Agent) renewed(sent time.Time, ttl time.Duration, registered bool) {
 		a.rep.holdReleases(false)
 		a.log.Info("session restored: tasks come back with the next assignments")
 	}
+}
+
+// leaseValid reports whether the session lease still holds by this agent's
+// clock (no session yet: yes, the tasks it runs came from its saved state or
+// a session that just opened). Tasks hold their writes while it says no.
+func (a *Agent) leaseValid() bool {
+	a.fenceMu.Lock()
+	defer a.fenceMu.Unlock()
+	return !a.fenced && (a.leaseUntil.IsZero() || time.Now().Before(a.leaseUntil))
 }
 
 // watchLease stops every task when the session lease may have expired

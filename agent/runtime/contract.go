@@ -87,6 +87,9 @@ type Config struct {
 	// placeholders tasks resolve when they start, and what they may read.
 	// Its zero value enables configprovider.Default with no limits.
 	ConfigProviders configprovider.Providers
+	// LeaseValid, when set, says whether the agent still holds its session
+	// lease; tasks hold their writes while it says no (lease.go).
+	LeaseValid func() bool
 	// KafkaOptions are added to every Kafka client the runtime makes, after
 	// its own (tests and benchmarks tune them here).
 	KafkaOptions []kgo.Opt

@@ -337,6 +337,9 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		if convErr != nil {
 			return convErr
 		}
+		if !t.waitLease(ctx) {
+			return nil
+		}
 		bctx, span := t.sinkBatchSpan(fetches, len(recs))
 		put := child(bctx, "put")
 		for {

@@ -171,6 +171,9 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 		if len(recs) == 0 {
 			continue
 		}
+		if !t.waitLease(ctx) {
+			break
+		}
 		if err := t.produce(ctx, cl, c, eh, tr, recs); err != nil {
 			return err
 		}
