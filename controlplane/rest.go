@@ -58,6 +58,7 @@ func (r *restAPI) register(mux *http.ServeMux) {
 	handle("GET /connector-plugins", r.listPlugins)
 	handle("GET /connector-plugins/{plugin}/config", r.pluginConfig)
 	handle("PUT /connector-plugins/{plugin}/config/validate", r.validate)
+	handle("GET /connectors/{name}/tasks-config", r.getTasksConfig)
 	handle("GET /connectors/{name}/topics", r.getTopics)
 	handle("PUT /connectors/{name}/topics/reset", r.resetTopics)
 	handle("GET /admin/loggers", r.getLoggers)
@@ -392,6 +393,22 @@ func (r *restAPI) getTasks(w http.ResponseWriter, req *http.Request) {
 	out := []map[string]any{}
 	for _, t := range c.GetTasks() {
 		out = append(out, map[string]any{"id": map[string]any{"connector": c.GetName(), "task": t.GetTask()}, "config": t.GetConfig()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getTasksConfig is Kafka Connect's deprecated GET .../tasks-config
+// (KIP-970): the task configs keyed "<name>-<task>".
+func (r *restAPI) getTasksConfig(w http.ResponseWriter, req *http.Request) {
+	res, err := r.api.GetConnector(req.Context(), connect.NewRequest(&sluicev1.GetConnectorRequest{Name: req.PathValue("name")}))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	c := res.Msg.GetConnector()
+	out := map[string]map[string]string{}
+	for _, t := range c.GetTasks() {
+		out[fmt.Sprintf("%s-%d", c.GetName(), t.GetTask())] = t.GetConfig()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -96,6 +96,9 @@ func TestKafkaConnectREST(t *testing.T) {
 	if id := obj(obj(tasks[0])["id"]); id["connector"] != "rest" || id["task"] != float64(0) || obj(obj(tasks[0])["config"])["topic"] != "v" {
 		t.Fatalf("tasks %v", tasks)
 	}
+	if tc := obj(call("GET", "/connectors/rest/tasks-config", "", 200)); obj(tc["rest-0"])["topic"] != "v" || len(tc) != len(tasks) {
+		t.Fatalf("tasks-config %v", tc)
+	}
 	if ts := obj(call("GET", "/connectors/rest/tasks/0/status", "", 200)); ts["id"] != float64(0) || ts["state"] != "UNASSIGNED" {
 		t.Fatalf("task status %v", ts)
 	}
