@@ -777,7 +777,9 @@ func (s *source) read(ctx context.Context) {
 		nextBeat    = time.Now().Add(s.Heartbeat)
 		lastEnd     pglogrepl.LSN
 		statusEvery = s.statusEvery
+		wait        receiveWait
 	)
+	defer wait.stop()
 	status := func(force bool) error {
 		c := s.pos.get()
 		// A new position goes out within a second, the same one every
@@ -832,13 +834,8 @@ func (s *source) read(ctx context.Context) {
 		if cur == nil && !flush() {
 			return
 		}
-		wait := time.Second
-		if len(batch) > 0 {
-			wait = 50 * time.Millisecond
-		}
-		rctx, cancel := context.WithTimeout(ctx, wait)
+		rctx := wait.next(ctx, len(batch) > 0)
 		msg, err := s.repl.ReceiveMessage(rctx)
-		cancel()
 		if err != nil {
 			if pgconn.Timeout(err) || rctx.Err() != nil && ctx.Err() == nil {
 				if !flush() {
@@ -928,6 +925,35 @@ func (s *source) read(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// receiveWait bounds the reader's wait for the next message: a second, or
+// 50 ms while a partial batch waits for more. One wait serves every message
+// that comes within it: a context and a timer per message were a tenth of
+// the reader's time while it drained a backlog.
+type receiveWait struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	short  bool
+}
+
+func (w *receiveWait) next(parent context.Context, short bool) context.Context {
+	if w.ctx == nil || w.ctx.Err() != nil || short && !w.short {
+		w.stop()
+		w.short = short
+		d := time.Second
+		if short {
+			d = 50 * time.Millisecond
+		}
+		w.ctx, w.cancel = context.WithTimeout(parent, d)
+	}
+	return w.ctx
+}
+
+func (w *receiveWait) stop() {
+	if w.cancel != nil {
+		w.cancel()
 	}
 }
 
