@@ -41,6 +41,7 @@ func main() {
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
 	stop()
+	flushCLITraces()
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
@@ -159,6 +160,12 @@ func (g *globalFlags) client() (*client.Client, error) {
 		}
 		opts = append(opts, client.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 	}
+	// With OTEL_* set, each call is a client span, and the control plane
+	// continues its trace.
+	if err := startCLITraces(); err != nil {
+		return nil, err
+	}
+	opts = append(opts, client.WithClientOptions(tracing.ClientOptions()...))
 	c, err := client.New(g.server, opts...)
 	if err != nil {
 		return nil, &exitError{2, err.Error()}

@@ -15,6 +15,9 @@ func startTracing(ctx context.Context, service string) (func(), error) {
 	if err != nil {
 		return func() {}, &exitError{2, err.Error()}
 	}
+	if tracing.Enabled() && service != "sluice-cli" {
+		slog.Info("exporting traces (OTEL_* environment)", "service", service)
+	}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -22,4 +25,25 @@ func startTracing(ctx context.Context, service string) (func(), error) {
 			slog.Warn("flush traces", "err", err)
 		}
 	}, nil
+}
+
+// The CLI's traces: set up with its first client, flushed before it exits.
+var cliTraces func()
+
+func startCLITraces() error {
+	if cliTraces != nil {
+		return nil
+	}
+	stop, err := startTracing(context.Background(), "sluice-cli")
+	if err != nil {
+		return err
+	}
+	cliTraces = stop
+	return nil
+}
+
+func flushCLITraces() {
+	if cliTraces != nil {
+		cliTraces()
+	}
 }

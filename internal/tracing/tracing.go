@@ -112,7 +112,7 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator)
 	enabled = true
-	slog.Info("exporting traces", "protocol", protocol, "service", service)
+	slog.Debug("exporting traces", "protocol", protocol, "service", service)
 	return tp.Shutdown, nil
 }
 

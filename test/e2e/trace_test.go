@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,4 +125,34 @@ func TestOneTraceFromAPIToSink(t *testing.T) {
 	if os.Getenv("SLUICE_TEST_VERBOSE") != "" {
 		t.Logf("spans: %v", got)
 	}
+
+	// The CLI's call is a client span, continued by the control plane.
+	cli := exec.Command(sluiceBin, "connector", "get", "trace-source", "--server", "http://"+c.addr)
+	cli.Env = append(os.Environ(), env...)
+	if out, err := cli.CombinedOutput(); err != nil {
+		t.Fatalf("sluice connector get: %v\n%s", err, out)
+	}
+	testenv.WaitFor(t, 30*time.Second, "the CLI's trace, with the control plane's span in it", func() bool {
+		resp, err := http.Get("http://" + query + "/api/traces?service=sluice-cli&limit=50&lookback=1h")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var tr jaegerTrace
+		if json.NewDecoder(resp.Body).Decode(&tr) != nil {
+			return false
+		}
+		for _, d := range tr.Data {
+			services := map[string]bool{}
+			for _, s := range d.Spans {
+				if strings.HasSuffix(s.OperationName, "ConnectorService/GetConnector") {
+					services[d.Processes[s.ProcessID].ServiceName] = true
+				}
+			}
+			if services["sluice-cli"] && services["sluice-controlplane"] {
+				return true
+			}
+		}
+		return false
+	})
 }
