@@ -83,7 +83,7 @@ bench-cdc: build ## PostgreSQL changes through postgres-cdc and through Debezium
 
 chaos: test-deps ## The chaos suite, long version: verifiable source and sink under agent, leader and zombie faults (results in test/e2e/chaos-results.md)
 	$(TEST_ENV) SLUICE_CHAOS=full SLUICE_CHAOS_OUT=$(CURDIR)/test/e2e/chaos-results.md SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) \
-		$(GO) test -count=1 -timeout 40m -run 'TestChaos' -v ./test/e2e/ | grep -E '^(---|ok|FAIL|\|)|chaos_test.go'
+		$(GO) test -count=1 -timeout 40m -run 'TestChaos' -v ./test/e2e/ | grep -E '^(---|ok|FAIL|\|)|chaos_(more_)?test.go'
 
 bench-controlplane: build ## Measure the control plane with 1,000-10,000 simulated agents and 50,000 tasks on a real etcd
 	deploy/local/etcd.sh start

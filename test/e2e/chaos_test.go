@@ -106,6 +106,29 @@ func newChaosEnv(t *testing.T, name string, srcExtra ...string) *chaosEnv {
 
 // newChaosEnvOn is newChaosEnv on the given etcd endpoints.
 func newChaosEnvOn(t *testing.T, name, etcd string, srcExtra ...string) *chaosEnv {
+	e := newChaosCluster(t, etcd)
+	e.topic = testenv.NewTopic(t, e.kafka, chaosTasks)
+	e.sinkFile = filepath.Join(t.TempDir(), "sink.jsonl")
+	e.src, e.snk = name+"-src-"+e.topic, name+"-sink-"+e.topic
+	throughput := "200"
+	if chaosFull() {
+		throughput = "1000"
+	}
+	srcCfg := map[string]string{"connector.class": "verifiable-source", "topic": e.topic,
+		"tasks.max": fmt.Sprint(chaosTasks), "throughput": throughput}
+	for i := 0; i+1 < len(srcExtra); i += 2 {
+		srcCfg[srcExtra[i]] = srcExtra[i+1]
+	}
+	e.c.apply(e.src, srcCfg)
+	e.c.apply(e.snk, map[string]string{"connector.class": "verifiable-sink", "topics": e.topic,
+		"tasks.max": fmt.Sprint(chaosTasks), "file": e.sinkFile})
+	e.running()
+	return e
+}
+
+// newChaosCluster starts the processes of a scenario, two control plane
+// replicas on etcd and three agents, with no connector yet.
+func newChaosCluster(t *testing.T, etcd string) *chaosEnv {
 	e := &chaosEnv{t: t, kafka: testenv.Kafka(t), prefix: testenv.EtcdPrefix(t),
 		cps: map[string]*proc{}, cpAddrs: map[string]string{}, agents: map[string]*proc{}}
 	e.etcd = etcd
@@ -130,22 +153,6 @@ func newChaosEnvOn(t *testing.T, name, etcd string, srcExtra ...string) *chaosEn
 		e.agents[a] = start(t, a, "agent", "--server", e.servers, "--kafka", strings.Join(e.kafka, ","),
 			"--name", a, "--data-dir", filepath.Join(dataRoot, a))
 	}
-	e.topic = testenv.NewTopic(t, e.kafka, chaosTasks)
-	e.sinkFile = filepath.Join(t.TempDir(), "sink.jsonl")
-	e.src, e.snk = name+"-src-"+e.topic, name+"-sink-"+e.topic
-	throughput := "200"
-	if chaosFull() {
-		throughput = "1000"
-	}
-	srcCfg := map[string]string{"connector.class": "verifiable-source", "topic": e.topic,
-		"tasks.max": fmt.Sprint(chaosTasks), "throughput": throughput}
-	for i := 0; i+1 < len(srcExtra); i += 2 {
-		srcCfg[srcExtra[i]] = srcExtra[i+1]
-	}
-	e.c.apply(e.src, srcCfg)
-	e.c.apply(e.snk, map[string]string{"connector.class": "verifiable-sink", "topics": e.topic,
-		"tasks.max": fmt.Sprint(chaosTasks), "file": e.sinkFile})
-	e.running()
 	return e
 }
 
@@ -173,8 +180,9 @@ func (e *chaosEnv) finish(scenario string, recover time.Duration, allowDup bool)
 	e.finishSides(scenario, recover, allowDup, allowDup)
 }
 
-// finishSides is finish with a duplicates rule per side.
-func (e *chaosEnv) finishSides(scenario string, recover time.Duration, srcDup, sinkDup bool) {
+// finishSides is finish with a duplicates rule per side; it returns the
+// rows it recorded, source side first.
+func (e *chaosEnv) finishSides(scenario string, recover time.Duration, srcDup, sinkDup bool) []chaosRow {
 	t := e.t
 	ctx := context.Background()
 	if _, err := e.c.api.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: e.src})); err != nil {
@@ -205,37 +213,55 @@ func (e *chaosEnv) finishSides(scenario string, recover time.Duration, srcDup, s
 		}
 		return true
 	})
-	for _, side := range []struct {
-		name     string
-		recs     [][2]int64
-		allowDup bool
-	}{{"source → Kafka", topic, srcDup}, {"Kafka → sink", sunk, sinkDup}} {
-		allowDup := side.allowDup
-		rep := verifiable.Check(func(yield func(int32, int64)) {
-			for _, r := range side.recs {
-				yield(int32(r[0]), r[1])
-			}
-		})
-		var sent, lost, dup int64
-		for task := range int32(chaosTasks) {
-			r := rep[task]
-			if r == nil {
-				t.Errorf("%s: nothing from task %d", side.name, task)
-				continue
-			}
-			sent += r.Max + 1
-			lost += int64(len(r.Missing))
-			dup += r.Duplicate
-			if len(r.Missing) > 0 {
-				t.Errorf("%s, task %d: %d sequence numbers missing, first %v", side.name, task, len(r.Missing), r.Missing[:min(5, len(r.Missing))])
-			}
-		}
-		if !allowDup && dup > 0 {
-			t.Errorf("%s: %d duplicates where none is allowed", side.name, dup)
-		}
-		recordChaos(chaosRow{scenario: scenario, side: side.name, sent: sent, lost: lost, dup: dup, recover: recover, allowDup: allowDup})
-		t.Logf("%s: %d records, %d lost, %d duplicated", side.name, sent, lost, dup)
+	return []chaosRow{
+		checkSeqnos(t, chaosRow{scenario: scenario, side: "source → Kafka", recover: recover, allowDup: srcDup}, topic, chaosTasks, -1),
+		checkSeqnos(t, chaosRow{scenario: scenario, side: "Kafka → sink", recover: recover, allowDup: sinkDup}, sunk, chaosTasks, -1),
 	}
+}
+
+// checkSeqnos checks (task, seqno) pairs of tasks 0 to tasks-1: no sequence
+// number missing below the highest seen (below want per task, when want is
+// not -1), and none repeated unless row.allowDup. It fills in row's counts,
+// records it and returns it.
+func checkSeqnos(t *testing.T, row chaosRow, recs [][2]int64, tasks int, want int64) chaosRow {
+	t.Helper()
+	rep := verifiable.Check(func(yield func(int32, int64)) {
+		for _, r := range recs {
+			yield(int32(r[0]), r[1])
+		}
+	})
+	for task := range int32(tasks) {
+		r := rep[task]
+		if r == nil {
+			r = &verifiable.Report{Task: task, Max: -1}
+		}
+		end := r.Max + 1
+		if want >= 0 {
+			if end > want {
+				t.Errorf("%s, task %d: sequence numbers up to %d, past the %d it should end at", row.side, task, r.Max, want)
+			}
+			if end < want {
+				for seq := end; seq < want; seq++ {
+					r.Missing = append(r.Missing, seq)
+				}
+			}
+			end = want
+		} else if r.Max < 0 {
+			t.Errorf("%s: nothing from task %d", row.side, task)
+		}
+		row.sent += end
+		row.lost += int64(len(r.Missing))
+		row.dup += r.Duplicate
+		if len(r.Missing) > 0 {
+			t.Errorf("%s, task %d: %d sequence numbers missing, first %v", row.side, task, len(r.Missing), r.Missing[:min(5, len(r.Missing))])
+		}
+	}
+	if !row.allowDup && row.dup > 0 {
+		t.Errorf("%s: %d duplicates where none is allowed", row.side, row.dup)
+	}
+	recordChaos(row)
+	t.Logf("%s: %d records, %d lost, %d duplicated", row.side, row.sent, row.lost, row.dup)
+	return row
 }
 
 // readTopic reads the whole topic (read committed): (task, seqno) pairs.
