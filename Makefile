@@ -81,7 +81,7 @@ bench-cdc: build ## PostgreSQL changes through postgres-cdc and through Debezium
 	deploy/local/postgres.sh start
 	$(GO) run ./bench -scenarios cdc $(BENCH_FLAGS)
 
-chaos: test-deps ## The chaos suite, long version: verifiable source and sink under agent, leader and zombie faults (results in test/e2e/chaos-results.md)
+chaos: test-deps ## The chaos suite, long version: agent, leader, zombie, etcd and broker faults, a million records, pause/stop, failed tasks, poison records, a slow sink (results in test/e2e/chaos-results.md)
 	$(TEST_ENV) SLUICE_CHAOS=full SLUICE_CHAOS_OUT=$(CURDIR)/test/e2e/chaos-results.md SLUICE_TEST_ETCD_BIN=$$(deploy/local/etcd.sh bin) \
 		$(GO) test -count=1 -timeout 40m -run 'TestChaos' -v ./test/e2e/ | grep -E '^(---|ok|FAIL|\|)|chaos_(more_)?test.go'
 
