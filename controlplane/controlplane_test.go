@@ -346,6 +346,9 @@ func TestPauseStopResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.assignments(0)
+	// As a real agent: the stopped task is released.
+	a.send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: &sluicev1.TaskStateReport{
+		Task: first.GetTask(), Epoch: first.GetEpoch(), State: sluicev1.State_STATE_UNASSIGNED}}})
 	res, err := c.Connectors.GetConnectorStatus(ctx, connect.NewRequest(&sluicev1.GetConnectorStatusRequest{Name: "life"}))
 	if err != nil {
 		t.Fatal(err)

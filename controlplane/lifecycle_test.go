@@ -290,6 +290,15 @@ func TestSourceOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.assignments(0)
+	// The stopping task's final offsets are accepted (its assignment
+	// still fences them), and offsets change only once it is released.
+	a.send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_Offsets{Offsets: &sluicev1.OffsetCommit{
+		Task: as.GetTask(), Epoch: as.GetEpoch(), Offsets: []*sluicev1.SourceOffset{{Partition: `{"filename":"a.txt"}`, Offset: `{"position":11}`}}}}})
+	waitFor(t, "the final offset stored", func() bool { return offsetsOf(t, c, "off")[`{"filename":"a.txt"}`] == `{"position":11}` })
+	if _, err := c.Connectors.AlterConnectorOffsets(ctx, connect.NewRequest(alter)); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("alter while the stopping task is not released yet: %v", err)
+	}
+	report(a, as, sluicev1.State_STATE_UNASSIGNED, "")
 	waitFor(t, "the task freed", func() bool {
 		_, err := c.Connectors.AlterConnectorOffsets(ctx, connect.NewRequest(alter))
 		return err == nil
@@ -314,6 +323,7 @@ func TestSourceOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.assignments(0)
+	report(a, back, sluicev1.State_STATE_UNASSIGNED, "")
 	waitFor(t, "reset", func() bool {
 		_, err := c.Connectors.ResetConnectorOffsets(ctx, connect.NewRequest(&sluicev1.ResetConnectorOffsetsRequest{Name: "off"}))
 		return err == nil

@@ -291,15 +291,37 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 			next = d
 		}
 	}
-	// Assignments of tasks that are gone or stopped are removed, and so
-	// are moves that ended or no longer apply.
-	for tk := range snap.assign {
-		if !snap.wanted(tk) {
-			ops = append(ops, clientv3.OpDelete(k.assign(tk)))
+	// A task whose connector was stopped or deleted (or that a smaller
+	// tasks.max dropped) leaves its agent as a moved task does: the agent
+	// stops it and reports its final offsets, which its assignment must
+	// still fence, then releases it. Only a dead agent's task, or one not
+	// released within the move timeout, is freed at once. (Freeing it first
+	// refused the final offsets: a stop and resume repeated every record
+	// since the last periodic commit.)
+	for tk, a := range snap.assign {
+		if snap.wanted(tk) {
+			continue
 		}
+		if _, alive := snap.agents[a.Agent]; !alive {
+			ops = append(ops, clientv3.OpDelete(k.assign(tk)), clientv3.OpDelete(k.move(tk)))
+			continue
+		}
+		if !snap.moving(tk) {
+			ops = append(ops, s.move(tk, a, "", "its connector stopped or its task went away", now))
+			soon(cfg.MoveTimeout)
+			continue
+		}
+		if wait := snap.moves[tk].Since.Add(cfg.MoveTimeout).Sub(now); wait > 0 {
+			soon(wait)
+			continue
+		}
+		s.cp.log.Warn("agent did not release a stopped task in time; freeing it", "connector", tk.Connector,
+			"task", tk.Task, "agent", a.Agent, "timeout", cfg.MoveTimeout)
+		ops = append(ops, clientv3.OpDelete(k.assign(tk)), clientv3.OpDelete(k.move(tk)))
 	}
+	// Moves that ended or no longer apply are removed.
 	for tk := range snap.moves {
-		if !snap.wanted(tk) || !snap.moving(tk) {
+		if !snap.moving(tk) {
 			ops = append(ops, clientv3.OpDelete(k.move(tk)))
 		}
 	}

@@ -498,11 +498,8 @@ func TestChaosPauseStopAcrossFullRestart(t *testing.T) {
 		e.c.waitTasks(c.name, "STOPPED", 30*time.Second, noTasks)
 		time.Sleep(time.Second)
 		// The kill came after the connectors had stopped writing and
-		// committed: nothing may repeat, except that a STOPPED
-		// connector's final offsets are refused (the bug
-		// TestChaosStopResumeRepeatsNothing names), so its last records
-		// before the stop come again after the resume.
-		checkSeqnos(t, chaosRow{scenario: scenario, side: c.side, recover: recover, allowDup: c.name == stoppedName},
+		// committed their final offsets: nothing may repeat.
+		checkSeqnos(t, chaosRow{scenario: scenario, side: c.side, recover: recover},
 			topicSeqnos(t, e.kafka, c.topic), chaosTasks, -1)
 	}
 }
@@ -511,11 +508,6 @@ func TestChaosPauseStopAcrossFullRestart(t *testing.T) {
 // without any fault, repeats nothing: its tasks commit their final offsets
 // when they stop, as Kafka Connect's do.
 func TestChaosStopResumeRepeatsNothing(t *testing.T) {
-	if os.Getenv("SLUICE_CHAOS_KNOWN_BUGS") == "" {
-		t.Skip("bug: the scheduler deletes a STOPPED connector's assignments at once (controlplane/scheduler.go), " +
-			"so the final offsets its agents report as the tasks stop are refused (\"the task is not assigned any more\") " +
-			"and the records sent since the last periodic offset flush are sent again on resume")
-	}
 	t.Parallel()
 	e := newChaosCluster(t, etcdEndpoints(t))
 	topic := testenv.NewTopic(t, e.kafka, chaosTasks)
