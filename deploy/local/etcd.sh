@@ -22,7 +22,9 @@ RUN=$CACHE/run/etcd-$PORT
 PIDFILE=$RUN/etcd.pid
 LOG=$RUN/etcd.log
 
-log() { echo "etcd.sh: $*" >&2; }
+NAME=etcd.sh
+# shellcheck source=lib.sh
+. "$ROOT/deploy/local/lib.sh"
 
 install() {
 	[[ -x $BIN ]] && return 0
@@ -33,7 +35,6 @@ install() {
 	mv "$BIN.tmp" "$BIN"
 }
 
-running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 healthy() { curl -fsS "http://127.0.0.1:$PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
 
 start() {
@@ -48,24 +49,11 @@ start() {
 		--initial-cluster "sluice-test=http://127.0.0.1:$PEER" --log-level warn \
 		>"$LOG" 2>&1 </dev/null &
 	echo $! >"$PIDFILE"
-	for _ in $(seq 1 60); do
-		if ! running; then log "etcd exited; last lines of $LOG:"; tail -20 "$LOG" >&2; exit 1; fi
-		if healthy; then log "ready on 127.0.0.1:$PORT"; return 0; fi
-		sleep 0.5
-	done
-	log "etcd did not become healthy in 30s"; tail -20 "$LOG" >&2; exit 1
+	wait_ready 60 healthy "$LOG"
+	log "ready on 127.0.0.1:$PORT"
 }
 
-stop() {
-	if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-	local pid
-	pid=$(cat "$PIDFILE")
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$PIDFILE"
-	log "stopped"
-}
+stop() { stop_pid 10; }
 
 case "${1:-}" in
 start) start ;;

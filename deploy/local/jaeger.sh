@@ -27,7 +27,9 @@ RUN=$CACHE/run/jaeger-$QUERY
 PIDFILE=$RUN/jaeger.pid
 LOG=$RUN/jaeger.log
 
-log() { echo "jaeger.sh: $*" >&2; }
+NAME=jaeger.sh
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 install() {
 	[[ -x $BIN ]] && return 0
@@ -48,7 +50,6 @@ install() {
 	rm -rf "$src"
 }
 
-running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 healthy() { curl -fsS "http://127.0.0.1:$QUERY/api/services" >/dev/null 2>&1; }
 
 config() {
@@ -103,24 +104,11 @@ start() {
 	log "starting Jaeger on 127.0.0.1 (OTLP gRPC :$GRPC, OTLP HTTP :$HTTP, query :$QUERY; logs: $LOG)"
 	nohup "$BIN" --config "$RUN/config.yaml" >"$LOG" 2>&1 </dev/null &
 	echo $! >"$PIDFILE"
-	for _ in $(seq 1 60); do
-		if ! running; then log "Jaeger exited; last lines of $LOG:"; tail -20 "$LOG" >&2; exit 1; fi
-		if healthy; then log "ready: OTLP on 127.0.0.1:$GRPC (gRPC) and :$HTTP (HTTP), traces at http://127.0.0.1:$QUERY"; return 0; fi
-		sleep 0.5
-	done
-	log "Jaeger did not answer in 30s"; tail -20 "$LOG" >&2; exit 1
+	wait_ready 60 healthy "$LOG"
+	log "ready: OTLP on 127.0.0.1:$GRPC (gRPC) and :$HTTP (HTTP), traces at http://127.0.0.1:$QUERY"
 }
 
-stop() {
-	if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-	local pid
-	pid=$(cat "$PIDFILE")
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$PIDFILE"
-	log "stopped"
-}
+stop() { stop_pid 10; }
 
 case "${1:-}" in
 start) start ;;

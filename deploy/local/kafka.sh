@@ -27,7 +27,9 @@ DATA=${SLUICE_KAFKA_DATA:-$RUN/data}
 PIDFILE=$RUN/kafka.pid
 LOG=$RUN/kafka.log
 
-log() { echo "kafka.sh: $*" >&2; }
+NAME=kafka.sh
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 install() {
 	if [[ -f $LIBS/.complete ]]; then return 0; fi
@@ -113,10 +115,6 @@ POM
 	touch "$dir/.complete"
 }
 
-running() {
-	[[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 configure() {
@@ -188,21 +186,7 @@ start() {
 	exit 1
 }
 
-stop() {
-	if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-	local pid
-	pid=$(cat "$PIDFILE")
-	pkill -TERM -P "$pid" 2>/dev/null || true
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 60); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.5
-	done
-	pkill -KILL -P "$pid" 2>/dev/null || true
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$PIDFILE"
-	log "stopped"
-}
+stop() { stop_pid 30; }
 
 case "${1:-}" in
 start) start ;;

@@ -26,7 +26,9 @@ SOCK=$RUN/mariadb.sock
 PIDFILE=$RUN/mariadb.pid
 LOG=$RUN/mariadb.log
 
-log() { echo "mariadb.sh: $*" >&2; }
+NAME=mariadb.sh
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 server() { command -v mariadbd 2>/dev/null || { [[ -x /usr/sbin/mariadbd ]] && echo /usr/sbin/mariadbd; }; }
 
@@ -47,7 +49,6 @@ install() {
 	[[ -n $(server) ]] || { log "MariaDB did not install"; exit 1; }
 }
 
-running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 ready() { mariadb-admin --no-defaults -h 127.0.0.1 -P "$PORT" -u sluice -psluice ping >/dev/null 2>&1; }
 root_sql() { mariadb --no-defaults -S "$SOCK" -u root -e "$1"; }
 
@@ -91,16 +92,7 @@ start() {
 	log "ready on 127.0.0.1:$PORT (user sluice, password sluice, database sluice)"
 }
 
-stop() {
-	if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-	local pid
-	pid=$(cat "$PIDFILE")
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$PIDFILE"
-	log "stopped"
-}
+stop() { stop_pid 30; }
 
 case "${1:-}" in
 start) start ;;
