@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,33 +18,9 @@ import (
 func TestKafkaConnectREST(t *testing.T) {
 	t.Parallel()
 	cp, _ := start(t, 0, func(c *Config) { c.LogLevel = new(slog.LevelVar) })
-	base := "http://" + cp.Addr()
 	call := func(method, path, body string, wantStatus int) any {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, wantStatus)
-		}
-		if len(b) == 0 {
-			return nil
-		}
-		var v any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatalf("%s %s: not JSON: %q", method, path, b)
-		}
-		return v
+		return restCall(t, cp, method, path, body, wantStatus)
 	}
 	obj := func(v any) map[string]any { return v.(map[string]any) }
 
