@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sluicehq/sluice/agent/runtime"
@@ -28,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/configprovider"
 	"github.com/sluicehq/sluice/internal/atomicfile"
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // Version is the agent's version, reported at registration.
@@ -141,6 +143,7 @@ func (a *Agent) Name() string { return a.cfg.Name }
 // Run runs the agent until ctx ends, then stops its tasks (committing their
 // offsets) and sends what is left to report before returning.
 func (a *Agent) Run(ctx context.Context) error {
+	defer a.observe()()
 	rtCtx, stopRuntime := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRuntime()
 	rtDone := make(chan error, 1)
@@ -540,4 +543,29 @@ func (a *Agent) setLevel(name string) {
 	}
 	a.cfg.LogLevel.Set(lv)
 	a.log.Info("log level set for the cluster", "level", name)
+}
+
+// observe registers the agent's gauges, read at each scrape of /metrics;
+// the returned function unregisters them.
+func (a *Agent) observe() func() {
+	agent := attribute.String("agent", a.cfg.Name)
+	tasks := telemetry.Observe("sluice_worker_connector_tasks",
+		"Tasks this agent runs, by connector and state: running, paused or failed (Kafka Connect: connector-running-task-count, connector-paused-task-count, connector-failed-task-count).",
+		func(obs func(int64, ...attribute.KeyValue)) {
+			for c, m := range a.rt.TaskCounts() {
+				for st, n := range m {
+					obs(int64(n), agent, attribute.String("connector", c), attribute.String("state", st))
+				}
+			}
+		})
+	lease := telemetry.Observe("sluice_agent_lease_valid",
+		"1 while this agent holds its session lease by its own clock, else 0 (its tasks hold their writes).",
+		func(obs func(int64, ...attribute.KeyValue)) {
+			var v int64
+			if a.leaseValid() {
+				v = 1
+			}
+			obs(v, agent)
+		})
+	return func() { tasks(); lease() }
 }

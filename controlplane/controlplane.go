@@ -28,9 +28,11 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/sluicehq/sluice/api/gen/sluice/v1/sluicev1connect"
 	"github.com/sluicehq/sluice/connectors"
+	"github.com/sluicehq/sluice/internal/telemetry"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/transforms"
 )
@@ -198,11 +200,13 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
 		Logger:      quietZap(),
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(etcdInterceptor)},
 	})
 	if err != nil {
 		return fmt.Errorf("etcd client for %s: %w", strings.Join(endpoints, ","), err)
 	}
 	defer cli.Close()
+	defer cp.observe()()
 	// Fail early and clearly when etcd is not there.
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = cli.Get(sctx, cp.keys.prefix+keyElection)
@@ -270,6 +274,13 @@ func (cp *ControlPlane) handler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	// Prometheus metrics (docs/metrics.md): this replica's, and in
+	// `sluice dev` the agent's that runs in the same process.
+	if h, err := telemetry.Setup(); err == nil {
+		mux.Handle("GET /metrics", h)
+	} else {
+		cp.log.Warn("no /metrics", "err", err)
+	}
 	return mux
 }
 
@@ -340,6 +351,8 @@ func (cp *ControlPlane) leadWith(ctx context.Context, sess *concurrency.Session)
 		return
 	}
 	cp.log.Info("elected leader: scheduling")
+	cpInstruments()
+	cpm.leaderChanges.Add(ctx, 1)
 	cp.mu.Lock()
 	cp.leader = true
 	cp.mu.Unlock()

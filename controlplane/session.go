@@ -190,6 +190,10 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 	cp := s.h.cp
 	switch msg := m.Msg.(type) {
 	case *sluicev1.SessionRequest_Heartbeat:
+		if st := msg.Heartbeat.GetSendTime(); st != nil {
+			cpInstruments()
+			cpm.heartbeatDelay.Record(ctx, max(0, time.Since(st.AsTime()).Seconds()))
+		}
 		kctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_, err := cp.etcd.KeepAliveOnce(kctx, s.lease)
 		cancel()
@@ -228,6 +232,8 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 }
 
 func (s *session) refuse(t *sluicev1.TaskRef, epoch int64, reason string) error {
+	cpInstruments()
+	cpm.refused.Add(context.Background(), 1)
 	s.h.cp.log.Info("report refused", "agent", s.agent, "connector", t.GetConnector(), "task", t.GetTask(), "epoch", epoch, "reason", reason)
 	return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Refused{Refused: &sluicev1.Refused{
 		Task: t, Epoch: epoch, Reason: reason}}})

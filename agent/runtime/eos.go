@@ -217,9 +217,13 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 	// commit ends the open transaction with the offsets it advanced. The
 	// caller's context may be done (the task stops): a commit is not
 	// cancelled half way.
-	commit := func() error {
+	commit := func() (err error) {
 		if !open {
 			return nil
+		}
+		if dirty {
+			started := time.Now()
+			defer func() { t.m.OffsetCommit(err == nil, time.Since(started)) }()
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 		defer cancel()

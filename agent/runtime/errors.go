@@ -141,6 +141,7 @@ func (h *errorHandler) retry(ctx context.Context, op func() error) error {
 			return err
 		}
 		delay *= 2
+		h.t.m.Retry()
 		err = op()
 	}
 	return err
@@ -152,9 +153,11 @@ func (h *errorHandler) retry(ctx context.Context, op func() error) error {
 // (at once when there is none).
 func (h *errorHandler) handle(ctx context.Context, se *stageError, r *failedRecord, promise func(*kgo.Record, error)) error {
 	if !h.tolerateAll {
+		h.t.m.RecordError(false, false)
 		return fmt.Errorf("%s failed (errors.tolerance=none fails the task at the first bad record; set errors.tolerance=all to skip such records): %w", se.stage, se)
 	}
 	n := h.skipped.Add(1)
+	h.t.m.RecordError(true, h.logEnable)
 	msg := fmt.Sprintf("%s %s: %s", r.where(), se.stage, firstLine(se.err.Error()))
 	h.last.Store(&msg)
 	if h.logEnable {
@@ -181,8 +184,10 @@ func (h *errorHandler) handle(ctx context.Context, se *stageError, r *failedReco
 	if h.dlqHeaders {
 		rec.Headers = append(rec.Headers, h.contextHeaders(se, r)...)
 	}
+	h.t.m.DeadLetter(false)
 	cl.Produce(ctx, rec, func(kr *kgo.Record, err error) {
 		if err != nil {
+			h.t.m.DeadLetter(true)
 			h.mu.Lock()
 			if h.dlqErr == nil {
 				h.dlqErr = fmt.Errorf("dead letter topic %s: %w", h.dlqTopic, err)

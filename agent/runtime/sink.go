@@ -77,7 +77,11 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			return nil
 		}
 		cctx, span := t.commitSpan(st.lastBatch)
-		defer func() { endSpan(span, err) }()
+		started := time.Now()
+		defer func() {
+			endSpan(span, err)
+			t.m.OffsetCommit(err == nil, time.Since(started))
+		}()
 		// Skipped records' dead letters are durable before their
 		// offsets commit.
 		if err := eh.flush(ctx); err != nil {
@@ -267,6 +271,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		}
 		recs := batch[:0]
 		clear(last)
+		var lag int64 // the largest partition lag in this fetch
 		var convErr error
 		// A record that fails to convert or transform goes where
 		// errors.tolerance says: it fails the task, or it is skipped (and
@@ -293,6 +298,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 				t.topics.saw(fp.Topic)
 			}
 			ps[fp.Partition] = kgo.EpochOffset{Epoch: lastRec.LeaderEpoch, Offset: lastRec.Offset + 1}
+			lag = max(lag, fp.HighWatermark-lastRec.Offset-1)
 			for _, kr := range fp.Records {
 				recs = append(recs, connectors.Record{
 					Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
@@ -334,6 +340,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			}
 		})
 		batch = recs
+		t.m.SinkRead(fetches.NumRecords(), lag)
 		if convErr != nil {
 			return convErr
 		}
@@ -344,7 +351,9 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 		put := child(bctx, "put")
 		for {
 			st.mu.Lock()
+			putStart := time.Now()
 			err := st.sink.Put(ctx, recs)
+			t.m.SinkPut(len(recs), time.Since(putStart))
 			if err == nil {
 				for topic, ps := range last {
 					m := st.put[topic]

@@ -118,7 +118,9 @@ func (t *task) runSource(ctx context.Context, p *connectors.Plugin, cfg connecto
 			t.report(StateRunning, "", "running; "+sum)
 		}
 		if offs, changed := tr.take(); changed {
+			started := time.Now()
 			t.recordCommitted(ctx, offs, committer)
+			t.m.OffsetCommit(true, time.Since(started))
 		}
 	}
 	// On the way out, wait for Kafka to acknowledge what was produced and
@@ -190,6 +192,8 @@ func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorH
 	b.span = span
 	conv := child(bctx, "transform, convert, produce")
 	defer endSpan(conv, nil)
+	written := 0
+	defer func() { t.m.SourceWrite(written) }()
 	krs := make([]kgo.Record, len(recs))
 	promise := b.ack
 	needStructure := c.chain.NeedsStructure()
@@ -271,6 +275,7 @@ func (t *task) produce(ctx context.Context, cl *kgo.Client, c *codec, eh *errorH
 			kr.Context = bctx // kotel: a span per record, its context in the headers
 		}
 		b.pending.Add(1)
+		written++
 		cl.Produce(ctx, kr, promise)
 	}
 	return nil
@@ -519,6 +524,9 @@ func (t *task) poll(ctx context.Context, src connectors.Source, backoff *time.Du
 	start := time.Now()
 	recs, err := src.Poll(ctx)
 	t.timePoll(start)
+	if len(recs) > 0 {
+		t.m.SourcePoll(len(recs), time.Since(start))
+	}
 	if err == nil {
 		*backoff = 100 * time.Millisecond
 		return recs, nil

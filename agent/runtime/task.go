@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/telemetry"
 	"github.com/sluicehq/sluice/internal/tracing"
 	"github.com/sluicehq/sluice/transforms"
 )
@@ -57,6 +58,8 @@ type task struct {
 	// config; trace is the tracing state of its runs (trace.go).
 	traceParent string
 	trace       taskTrace
+	// m records the task's metrics (internal/telemetry).
+	m *telemetry.Task
 }
 
 func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
@@ -75,6 +78,7 @@ func newTask(r *Runtime, a Assignment, log *slog.Logger) *task {
 	t.topics.t = t
 	t.topics.setReset(a.TopicsReset)
 	t.traceParent = a.TraceParent
+	t.m = telemetry.NewTask(a.Task.Connector, a.Task.Task)
 	return t
 }
 

@@ -22,6 +22,7 @@ func newAgentCmd(g *globalFlags) *cobra.Command {
 		allowedPaths           string
 		envAllowlist           string
 		pprofAddr              string
+		metricsAddr            string
 		cfg                    agent.Config
 	)
 	cmd := &cobra.Command{
@@ -64,6 +65,11 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 					return &exitError{2, "--pprof: " + err.Error()}
 				}
 			}
+			if metricsAddr != "" {
+				if err := serveMetrics(cmd.Context(), metricsAddr); err != nil {
+					return &exitError{2, "--metrics: " + err.Error()}
+				}
+			}
 			slog.Info("agent starting", "agent", a.Name(), "servers", cfg.Servers, "kafka", cfg.Brokers)
 			return a.Run(cmd.Context())
 		},
@@ -79,6 +85,7 @@ agent keeps its tasks running and reconnects, trying each replica in turn.`,
 	f.StringVar(&envAllowlist, "config-provider-env-allowlist", "", "regular expression an environment variable's whole name must match for ${env:...} to read it (Kafka's allowlist.pattern; default: any)")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the agent's local state: offsets not yet reported when it stopped (default: none kept)")
 	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (net/http/pprof) on this address, for example 127.0.0.1:6060")
+	f.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, for example 127.0.0.1:9464 (docs/metrics.md; the control plane serves its own on its API port)")
 	_ = cmd.MarkFlagRequired("kafka")
 
 	list := &cobra.Command{

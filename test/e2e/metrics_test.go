@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/testenv"
+)
+
+// scrape reads a Prometheus endpoint's samples: "name{labels}" -> value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// TestMetricsMoveWhileAPipelineRuns: an agent's /metrics (--metrics) shows
+// its task counters moving and its tasks running while datagen writes to
+// Kafka and file-sink reads it back; the control plane's /metrics, on its
+// API port, shows its session, its leadership and the connectors.
+func TestMetricsMoveWhileAPipelineRuns(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	maddr := testenv.FreeAddr(t)
+	start(t, "agent-m", "agent", "--server", "http://"+c.addr, "--kafka", strings.Join(c.kafka, ","), "--name", "agent-m",
+		"--metrics", maddr)
+	topic := testenv.NewTopic(t, c.kafka, 1)
+	c.apply("m-gen", map[string]string{"connector.class": "datagen", "topic": topic, "records.per.second": "500", "value.converter": "string"})
+	c.apply("m-sink", map[string]string{"connector.class": "file-sink", "topics": topic, "file": t.TempDir() + "/out.txt", "value.converter": "string"})
+	c.waitRunning("m-gen")
+	c.waitRunning("m-sink")
+
+	agentURL := "http://" + maddr + "/metrics"
+	poll := `sluice_source_record_poll_total{connector="m-gen",task="0"}`
+	read := `sluice_sink_record_read_total{connector="m-sink",task="0"}`
+	var first map[string]float64
+	testenv.WaitFor(t, 30*time.Second, "the agent's task counters", func() bool {
+		first = scrape(t, agentURL)
+		return first[poll] > 0 && first[read] > 0
+	})
+	testenv.WaitFor(t, 30*time.Second, "the counters moving", func() bool {
+		m := scrape(t, agentURL)
+		return m[poll] > first[poll] && m[read] > first[read]
+	})
+	m := scrape(t, agentURL)
+	for _, want := range []string{
+		`sluice_worker_connector_tasks{agent="agent-m",connector="m-gen",state="running"}`,
+		`sluice_worker_connector_tasks{agent="agent-m",connector="m-sink",state="running"}`,
+		`sluice_agent_lease_valid{agent="agent-m"}`,
+	} {
+		if m[want] != 1 {
+			t.Errorf("%s = %v, want 1", want, m[want])
+		}
+	}
+	testenv.WaitFor(t, 10*time.Second, "a sink offset commit counted", func() bool {
+		return scrape(t, agentURL)[`sluice_offset_commit_total{connector="m-sink",result="success",task="0"}`] >= 1
+	})
+
+	var cp map[string]float64
+	testenv.WaitFor(t, 10*time.Second, "a heartbeat's delay observed", func() bool {
+		cp = scrape(t, "http://"+c.addr+"/metrics")
+		return cp[`sluice_controlplane_heartbeat_delay_seconds_count`] >= 1
+	})
+	for want, v := range map[string]float64{
+		`sluice_controlplane_sessions{replica="cp-test"}`:      1,
+		`sluice_controlplane_leader{replica="cp-test"}`:        1,
+		`sluice_connectors{replica="cp-test",state="RUNNING"}`: 2,
+		`sluice_controlplane_assignments{replica="cp-test"}`:   2,
+		`sluice_controlplane_leader_elected_total`:             1,
+	} {
+		if cp[want] != v {
+			t.Errorf("control plane %s = %v, want %v", want, cp[want], v)
+		}
+	}
+}
