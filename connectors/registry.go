@@ -82,6 +82,8 @@ var CommonSpec = Spec{Fields: []Field{
 		Doc: "Converter class for keys: string, bytes or json, or their Kafka Connect class names. Its options go under key.converter.*, for example key.converter.schemas.enable."},
 	{Name: KeyValueConverter, Type: TypeClass, Default: DefaultConverter, Importance: Low, Group: "Common",
 		Doc: "Converter class for values: string, bytes or json, or their Kafka Connect class names. Its options go under value.converter.*, for example value.converter.schemas.enable."},
+	{Name: KeyHeaderConv, Type: TypeClass, Default: "org.apache.kafka.connect.storage.SimpleHeaderConverter", Importance: Low, Group: "Common",
+		Doc: "HeaderConverter class. Sluice moves record headers as bytes, untouched, and writes the header values transforms make as SimpleHeaderConverter does; it takes SimpleHeaderConverter (the default), StringConverter or ByteArrayConverter."},
 	{Name: KeyTransforms, Type: TypeList, Importance: Low, Group: "Transforms",
 		Doc: "Aliases for the transformations to apply to records, in order."},
 	{Name: KeyPredicates, Type: TypeList, Importance: Low, Group: "Predicates",

@@ -79,7 +79,7 @@ func (a *connectorAPI) ApplyConnector(ctx context.Context, req *connect.Request[
 	}
 	cfg[connectors.KeyName] = name
 	p, taskCfgs, err := cp.cfg.Registry.TaskConfigs(cfg)
-	if _, terrs := cp.cfg.Transforms.Parse(cfg); len(terrs) > 0 {
+	if terrs := a.extraProblems(cfg); len(terrs) > 0 {
 		var ve *connectors.ValidationError
 		if !errors.As(err, &ve) {
 			ve = &connectors.ValidationError{}

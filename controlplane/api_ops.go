@@ -158,8 +158,7 @@ func (a *connectorAPI) RestartTask(ctx context.Context, req *connect.Request[slu
 func (a *connectorAPI) ValidateConnectorConfig(_ context.Context, req *connect.Request[sluicev1.ValidateConnectorConfigRequest]) (*connect.Response[sluicev1.ValidateConnectorConfigResponse], error) {
 	raw := req.Msg.GetConfig()
 	p, errs := a.cp.cfg.Registry.Validate(raw)
-	_, terrs := a.cp.cfg.Transforms.Parse(raw)
-	errs = append(errs, terrs...)
+	errs = append(errs, a.extraProblems(raw)...)
 	spec := connectors.CommonSpec
 	res := &sluicev1.ValidateConnectorConfigResponse{}
 	if p != nil {
