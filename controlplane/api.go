@@ -405,6 +405,8 @@ func (a *connectorAPI) ListPlugins(context.Context, *connect.Request[sluicev1.Li
 		res.Plugins = append(res.Plugins, &sluicev1.Plugin{Name: class[strings.LastIndexByte(class, '.')+1:], Class: class,
 			Type: sluicev1.PluginType_PLUGIN_TYPE_CONVERTER, Version: Version})
 	}
+	res.Plugins = append(res.Plugins, &sluicev1.Plugin{Name: "SimpleHeaderConverter", Class: headerConverters[0],
+		Type: sluicev1.PluginType_PLUGIN_TYPE_HEADER_CONVERTER, Version: Version})
 	for _, t := range a.cp.cfg.Transforms.Plugins() {
 		pp := &sluicev1.Plugin{Name: t.Name, Class: t.Class, Description: t.Description, Config: fieldsProto(t.Spec),
 			Type: sluicev1.PluginType_PLUGIN_TYPE_TRANSFORMATION}

@@ -115,6 +115,15 @@ func TestKafkaConnectREST(t *testing.T) {
 	if len(all) <= len(plugins) {
 		t.Fatalf("connectorsOnly=false listed %d plugins, connectors alone %d", len(all), len(plugins))
 	}
+	types := map[any]bool{}
+	for _, p := range all {
+		types[obj(p)["type"]] = true
+	}
+	for _, want := range []string{"source", "sink", "converter", "header_converter", "transformation", "predicate"} {
+		if !types[want] {
+			t.Errorf("connectorsOnly=false lists no %s", want)
+		}
+	}
 	defs := call("GET", "/connector-plugins/TestSource/config", "", 200).([]any)
 	if len(defs) == 0 || obj(defs[0])["name"] == nil {
 		t.Fatalf("plugin config %v", defs)
