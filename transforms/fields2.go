@@ -18,6 +18,7 @@ func morePlugins() []Plugin {
 		Name: "ValueToKey", Class: kafkaTransforms + "ValueToKey", Kind: KindTransform,
 		Description: "Replaces the key with a struct or map of fields taken from the value.",
 		Spec: connectors.Spec{Fields: []connectors.Field{
+			v1Only("ValueToKey"),
 			{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 				Doc: "Field names on the record value to extract as the record key."},
 		}},
@@ -26,11 +27,18 @@ func morePlugins() []Plugin {
 		},
 	}}
 	out = append(out, keyValue("ExtractField", "Replaces the data with one of its fields (a struct with a schema, a map without).", connectors.Spec{Fields: []connectors.Field{
-		{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium, Doc: "Field name to extract."},
+		{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium,
+			Doc: "Field name to extract; with field.syntax.version=V2 a path to a nested field, for example after.id."},
+		fieldSyntaxField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
-		return &extractField{key: key, field: cfg.String("field")}, nil
+		path, err := parseFieldPath(cfg, "field", cfg.String("field"))
+		if err != nil {
+			return nil, err
+		}
+		return &extractField{key: key, field: cfg.String("field"), path: path}, nil
 	})...)
 	out = append(out, keyValue("ReplaceField", "Keeps (include), drops (exclude) and renames (renames, from:to) fields.", connectors.Spec{Fields: []connectors.Field{
+		v1Only("ReplaceField"),
 		{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
 		{Name: "include", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to include. If specified, only these fields will be used."},
 		{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas.",
@@ -43,6 +51,7 @@ func morePlugins() []Plugin {
 			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames}, nil
 	})...)
 	out = append(out, keyValue("MaskField", "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.", connectors.Spec{Fields: []connectors.Field{
+		v1Only("MaskField"),
 		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High, Doc: "Names of fields to mask."},
 		{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
@@ -107,6 +116,7 @@ func requireMap(v any, what string) (map[string]any, error) {
 type extractField struct {
 	key   bool
 	field string
+	path  fieldPath // one step unless field.syntax.version=V2
 }
 
 func (t *extractField) NeedsStructure() bool { return true }
@@ -122,18 +132,18 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		side.set(r, nil, m[t.field])
+		side.set(r, nil, t.path.mapValue(m))
 		return true, nil
 	}
 	st, err := requireStruct(s, v, "field extraction")
 	if err != nil {
 		return false, err
 	}
-	f := s.Field(t.field)
-	if f == nil {
+	fs := t.path.fieldOf(s)
+	if fs == nil {
 		return false, fmt.Errorf("unknown field: %s", t.field)
 	}
-	side.set(r, f.Schema, st.Values[f.Index])
+	side.set(r, fs, t.path.structValue(st))
 	return true, nil
 }
 

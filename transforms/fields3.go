@@ -38,6 +38,7 @@ func evenMorePlugins() []Plugin {
 		return &flatten{key: key, delim: cfg.String("delimiter")}, nil
 	})...)
 	out = append(out, keyValue("Cast", "Casts fields, or the whole key or value, to int8, int16, int32, int64, float32, float64, boolean or string.", connectors.Spec{Fields: []connectors.Field{
+		v1Only("Cast"),
 		{Name: "spec", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 			Doc:      "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value.",
 			Validate: func(v string) error { _, _, err := parseCastSpec(v); return err }},

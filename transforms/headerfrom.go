@@ -18,6 +18,7 @@ import (
 func headerFromPlugins() []Plugin {
 	var out []Plugin
 	out = append(out, keyValue("HeaderFrom", "Copies or moves fields of the key or value into headers.", connectors.Spec{Fields: []connectors.Field{
+		v1Only("HeaderFrom"),
 		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 			Doc: "Field names in the record whose values are to be copied or moved to headers."},
 		{Name: "headers", Type: connectors.TypeList, Required: true, Importance: connectors.High,

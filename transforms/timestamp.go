@@ -15,6 +15,7 @@ import (
 func timestampPlugins() []Plugin {
 	var out []Plugin
 	out = append(out, keyValue("TimestampConverter", "Converts timestamps between string, unix, Date, Time and Timestamp.", connectors.Spec{Fields: []connectors.Field{
+		v1Only("TimestampConverter"),
 		{Name: "field", Type: connectors.TypeString, Importance: connectors.High,
 			Doc: "The field containing the timestamp, or empty if the entire value is a timestamp."},
 		{Name: "target.type", Type: connectors.TypeString, Required: true, Importance: connectors.High,
