@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -11,8 +12,15 @@ import (
 // Kafka Connect's field.syntax.version (KIP-821, Apache Kafka 3.8): with V1
 // (the default) a field config names a top-level field, dots and all; with
 // V2 it is a path into nested structs and maps, a.b.c. A step holding dots
-// is written in backticks (`a.b`.c); a backtick that would close it early
-// is escaped with a backslash, and a trailing dot names an empty last step.
+// is written in backticks (`a.b`.c); a backtick followed by a dot inside
+// such a step is escaped with a backslash (`a\`.b`), as Kafka's
+// SingleFieldPath reads it, and a trailing dot names an empty last step.
+//
+// Reading a path (get) gives null when a parent is missing or null. Changing
+// the fields paths name (update, for Cast, MaskField, TimestampConverter and
+// HeaderFrom's move) rebuilds the structs and maps along the paths and leaves
+// a path that is not there alone; the derived schema is cached per input
+// schema by the transform's schemaCache.
 
 const keyFieldSyntax = "field.syntax.version"
 
@@ -22,22 +30,44 @@ var fieldSyntaxField = connectors.Field{Name: keyFieldSyntax, Type: connectors.T
 	Doc: "Defines the version of the syntax to access fields. If set to V1, then the field paths are limited to access the elements at the " +
 		"root level of the struct or map. If set to V2, the syntax supports accessing nested elements: a.b.c, with `a.b` for a name that holds dots."}
 
+// configError is a configure-time error about one config key of a
+// transform; Registry.Parse reports it under that key.
+type configError struct {
+	key    string
+	reason string
+}
+
+func (e *configError) Error() string { return e.key + ": " + e.reason }
+
+// syntaxV2 reports whether the transform's field.syntax.version is V2.
+func syntaxV2(cfg connectors.Config) bool {
+	return strings.EqualFold(strings.TrimSpace(cfg.String(keyFieldSyntax)), "V2")
+}
+
 // fieldPath is a parsed field config: one step under V1.
 type fieldPath []string
 
-// parseFieldPath reads a field config under the connector's syntax
+// parseFieldPath reads a field config under the transform's syntax
 // version; key names the config for errors.
 func parseFieldPath(cfg connectors.Config, key, text string) (fieldPath, error) {
-	if !strings.EqualFold(strings.TrimSpace(cfg.String(keyFieldSyntax)), "V2") {
+	if !syntaxV2(cfg) {
 		return fieldPath{text}, nil
 	}
-	var steps []string
+	return parseV2(key, text)
+}
+
+// parseV2 splits a V2 path into its steps.
+func parseV2(key, text string) (fieldPath, error) {
+	incomplete := func(open int) error {
+		return &configError{key: key, reason: fmt.Sprintf("incomplete backtick pair in path %q: the backtick at position %d is not closed; "+
+			"escape it with a backslash if it is part of the name", text, open)}
+	}
+	var steps fieldPath
 	for i := 0; i < len(text); {
 		if text[i] != '`' {
 			j := strings.IndexByte(text[i:], '.')
 			if j < 0 {
 				steps = append(steps, text[i:])
-				i = len(text)
 				break
 			}
 			steps = append(steps, text[i:i+j])
@@ -50,13 +80,13 @@ func parseFieldPath(cfg connectors.Config, key, text string) (fieldPath, error) 
 		for j := start; ; j++ {
 			k := strings.IndexByte(text[j:], '`')
 			if k < 0 {
-				return nil, fmt.Errorf("%s: incomplete backtick pair in path %q: escape the backtick at position %d with a backslash", key, text, open)
+				return nil, incomplete(open)
 			}
 			j += k
 			escaped := text[j-1] == '\\'
-			if j == len(text)-1 {
+			if j == len(text)-1 { // the path's last character
 				if escaped {
-					return nil, fmt.Errorf("%s: incomplete backtick pair in path %q: escape the backtick at position %d with a backslash", key, text, open)
+					return nil, incomplete(open)
 				}
 				b.WriteString(text[start:j])
 				i = len(text)
@@ -86,7 +116,31 @@ func parseFieldPath(cfg connectors.Config, key, text string) (fieldPath, error) 
 	return steps, nil
 }
 
-func (p fieldPath) String() string { return strings.Join(p, ".") }
+// parseFieldPaths reads a list config (fields, include, ...) of paths.
+func parseFieldPaths(cfg connectors.Config, key string, texts []string) ([]fieldPath, error) {
+	out := make([]fieldPath, 0, len(texts))
+	for _, text := range texts {
+		p, err := parseFieldPath(cfg, key, text)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// String writes the path back in V2 syntax: steps joined by dots, a step
+// holding a dot in backticks.
+func (p fieldPath) String() string {
+	parts := make([]string, len(p))
+	for i, s := range p {
+		if strings.Contains(s, ".") {
+			s = "`" + strings.ReplaceAll(s, "`.", "\\`.") + "`"
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ".")
+}
 
 // fieldOf returns the schema of the field the path names in s, or nil.
 func (p fieldPath) fieldOf(s *schema.Schema) *schema.Schema {
@@ -131,12 +185,210 @@ func (p fieldPath) mapValue(m map[string]any) any {
 	return v
 }
 
-// v1Only is field.syntax.version on a transform that takes top-level field
-// names only, so far: V2 is refused with the reason instead of being ignored.
-func v1Only(transform string) connectors.Field {
-	f := fieldSyntaxField
-	f.Allowed = []string{"V1"}
-	f.Doc = "Defines the version of the syntax to access fields. " + transform + " takes V1 (top-level fields) only so far; " +
-		"ExtractField takes V2 (nested paths)."
-	return f
+// pathTree is a set of paths merged by their common steps, so that one walk
+// of a struct or map reaches every path.
+type pathTree struct {
+	kids  map[string]*pathTree
+	order []string // kids' steps, in the order the config gave them
+	// end is the index of the path that ends at this node, or -1.
+	end int
+}
+
+func newPathTree(paths []fieldPath) *pathTree {
+	root := &pathTree{end: -1}
+	for i, p := range paths {
+		n := root
+		for _, step := range p {
+			k := n.kids[step]
+			if k == nil {
+				if n.kids == nil {
+					n.kids = map[string]*pathTree{}
+				}
+				k = &pathTree{end: -1}
+				n.kids[step] = k
+				n.order = append(n.order, step)
+			}
+			n = k
+		}
+		if n.end < 0 {
+			n.end = i
+		}
+	}
+	return root
+}
+
+// leafSchema gives the new schema of a field a path names; nil drops the
+// field.
+type leafSchema func(path int, f schema.Field) (*schema.Schema, error)
+
+// leafValue gives the new value of a field a path names, with its old and
+// new schemas.
+type leafValue func(path int, old, updated *schema.Schema, v any) (any, error)
+
+// leafMapValue gives the new value of a map entry a path names; present is
+// false when the key is missing, and keep false drops the key.
+type leafMapValue func(path int, v any, present bool) (out any, keep bool, err error)
+
+// updateSchema rebuilds the struct schema s with the fields the paths name
+// changed by leaf; the structs along the paths are rebuilt too, keeping
+// their name, version, optionality and other fields. A path that is not in
+// s, or that goes through a field that is not a struct, changes nothing.
+func (t *pathTree) updateSchema(s *schema.Schema, leaf leafSchema) (*schema.Schema, error) {
+	out := copyBasics(s)
+	for _, f := range s.Fields {
+		fs := f.Schema
+		if k := t.kids[f.Name]; k != nil {
+			var err error
+			switch {
+			case k.end >= 0:
+				fs, err = leaf(k.end, f)
+			case fs.Type == schema.Struct:
+				fs, err = k.updateSchema(fs, leaf)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if fs == nil {
+				continue
+			}
+		}
+		addField(out, f.Name, fs)
+	}
+	return out, nil
+}
+
+// updateStruct builds the value of schema out (made by updateSchema from
+// in's schema) from in, with the fields the paths name changed by leaf. A
+// null struct along a path stays null.
+func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, leaf leafValue) (*schema.StructValue, error) {
+	nv := schema.NewStruct(out)
+	for _, f := range in.Schema.Fields {
+		of := out.Field(f.Name)
+		if of == nil {
+			continue // dropped
+		}
+		v := in.Values[f.Index]
+		if k := t.kids[f.Name]; k != nil && v != nil {
+			var err error
+			switch {
+			case k.end >= 0:
+				v, err = leaf(k.end, f.Schema, of.Schema, v)
+			case f.Schema.Type == schema.Struct:
+				if sub, ok := v.(*schema.StructValue); ok {
+					v, err = k.updateStruct(sub, of.Schema, leaf)
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		nv.Values[of.Index] = v
+	}
+	return nv, nil
+}
+
+// updateMap returns a copy of the schemaless map m with the entries the
+// paths name changed by leaf; the maps along the paths are copied, the
+// input is not changed. A path through a missing key or a value that is not
+// a map changes nothing.
+func (t *pathTree) updateMap(m map[string]any, leaf leafMapValue) (map[string]any, error) {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for _, step := range t.order {
+		k := t.kids[step]
+		v, present := m[step]
+		if k.end >= 0 {
+			nv, keep, err := leaf(k.end, v, present)
+			if err != nil {
+				return nil, err
+			}
+			if keep {
+				out[step] = nv
+			} else {
+				delete(out, step)
+			}
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok && sub != nil {
+			nv, err := k.updateMap(sub, leaf)
+			if err != nil {
+				return nil, err
+			}
+			out[step] = nv
+		}
+	}
+	return out, nil
+}
+
+// selectSchema builds a struct schema of only the fields the paths name,
+// nested as in s (ValueToKey's key); structs along the paths keep their
+// name, version and optionality. A path that is not in s is an error.
+func (t *pathTree) selectSchema(s *schema.Schema, out *schema.Schema, paths []fieldPath) error {
+	for _, step := range t.order {
+		k := t.kids[step]
+		f := s.Field(step)
+		if f == nil {
+			return fmt.Errorf("field does not exist: %s", paths[k.any()])
+		}
+		fs := f.Schema
+		if k.end < 0 {
+			if fs.Type != schema.Struct {
+				return fmt.Errorf("field %s is not a struct: %s", step, paths[k.any()])
+			}
+			sub := copyBasics(fs)
+			if err := k.selectSchema(fs, sub, paths); err != nil {
+				return err
+			}
+			fs = sub
+		}
+		addField(out, step, fs)
+	}
+	return nil
+}
+
+// any returns the index of one path at or under t.
+func (t *pathTree) any() int {
+	for t.end < 0 {
+		t = t.kids[t.order[0]]
+	}
+	return t.end
+}
+
+// selectStruct fills a value of schema out (made by selectSchema) from in.
+func (t *pathTree) selectStruct(in *schema.StructValue, out *schema.Schema) *schema.StructValue {
+	nv := schema.NewStruct(out)
+	for _, f := range out.Fields {
+		v := in.Get(f.Name)
+		if k := t.kids[f.Name]; k.end < 0 {
+			sub, ok := v.(*schema.StructValue)
+			if !ok || sub == nil {
+				continue // a null parent stays null
+			}
+			v = k.selectStruct(sub, f.Schema)
+		}
+		nv.Values[f.Index] = v
+	}
+	return nv
+}
+
+// selectMap builds a map of only the entries the paths name, nested as in
+// m; a missing or null entry, or a parent that is not a map, gives null.
+func (t *pathTree) selectMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(t.order))
+	for _, step := range t.order {
+		k := t.kids[step]
+		v := m[step]
+		if k.end < 0 {
+			sub, ok := v.(map[string]any)
+			if !ok || sub == nil {
+				out[step] = nil
+				continue
+			}
+			v = k.selectMap(sub)
+		}
+		out[step] = v
+	}
+	return out
 }

@@ -2,15 +2,19 @@ package transforms
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/schema"
 )
 
-// TestFieldPathSyntax: KIP-821's V2 paths, and V1's literal names.
+// TestFieldPathSyntax: KIP-821's V2 paths as Kafka's SingleFieldPath reads
+// them, and V1's literal names.
 func TestFieldPathSyntax(t *testing.T) {
+	t.Parallel()
 	v2 := connectors.NewConfig(connectors.Spec{Fields: []connectors.Field{fieldSyntaxField}}, map[string]string{keyFieldSyntax: "v2"})
 	v1 := connectors.NewConfig(connectors.Spec{Fields: []connectors.Field{fieldSyntaxField}}, map[string]string{})
 	for _, c := range []struct {
@@ -23,75 +27,483 @@ func TestFieldPathSyntax(t *testing.T) {
 		{"a.`b.c`", []string{"a", "b.c"}},
 		{"`a`.b", []string{"a", "b"}},
 		{"`a`b`.c", []string{"a`b", "c"}},
+		{"a`.b", []string{"a`", "b"}},
 		{"`a\\`.b`.c", []string{"a`.b", "c"}},
+		{"``", []string{""}},
 		{"a.", []string{"a", ""}},
 		{"a..b", []string{"a", "", "b"}},
+		{"", []string{""}},
 	} {
 		got, err := parseFieldPath(v2, "field", c.in)
 		if err != nil || fmt.Sprintf("%q", []string(got)) != fmt.Sprintf("%q", c.want) {
 			t.Errorf("V2 %q: %q %v, want %q", c.in, []string(got), err, c.want)
 		}
 	}
-	if got, _ := parseFieldPath(v1, "field", "a.b"); len(got) != 1 || got[0] != "a.b" {
-		t.Errorf("V1 a.b: %q", []string(got))
+	if got, _ := parseFieldPath(v1, "field", "a.`b`.c"); len(got) != 1 || got[0] != "a.`b`.c" {
+		t.Errorf("V1 takes the name as written: %q", []string(got))
 	}
-	for _, bad := range []string{"`a.b", "a.`b", "`a\\`"} {
-		if _, err := parseFieldPath(v2, "field", bad); err == nil || !strings.Contains(err.Error(), "field: incomplete backtick pair") {
-			t.Errorf("V2 %q: %v, want an incomplete backtick error naming the key", bad, err)
+	for _, c := range []struct {
+		in  string
+		pos int
+	}{{"`a.b", 0}, {"a.`b", 2}, {"`a\\`", 0}, {"x.`a\\`.b", 2}} {
+		_, err := parseFieldPath(v2, "field", c.in)
+		if err == nil || !strings.Contains(err.Error(), "field: incomplete backtick pair") || !strings.Contains(err.Error(), fmt.Sprintf("position %d", c.pos)) {
+			t.Errorf("V2 %q: %v, want an incomplete backtick error naming the key and position %d", c.in, err, c.pos)
 		}
 	}
 }
 
-// TestExtractFieldNested: ExtractField$Value field=after.id with V2 on
-// Debezium-like envelopes, with and without schemas; V1 takes the name as
-// written; a V2 path on a transform that takes V1 only is refused.
-func TestExtractFieldNested(t *testing.T) {
-	cfg := func(field, version string) map[string]string {
-		return map[string]string{"transforms": "x", "transforms.x.type": "org.apache.kafka.connect.transforms.ExtractField$Value",
-			"transforms.x.field": field, "transforms.x.field.syntax.version": version}
+// pathTransforms are the transforms that take field.syntax.version, with a
+// minimal config for each.
+var pathTransforms = map[string]map[string]string{
+	"ExtractField$Value":       {"field": "a"},
+	"ExtractField$Key":         {"field": "a"},
+	"ValueToKey":               {"fields": "a"},
+	"MaskField$Value":          {"fields": "a"},
+	"MaskField$Key":            {"fields": "a"},
+	"Cast$Value":               {"spec": "a:int32"},
+	"Cast$Key":                 {"spec": "a:int32"},
+	"ReplaceField$Value":       {"exclude": "a"},
+	"ReplaceField$Key":         {"exclude": "a"},
+	"HeaderFrom$Value":         {"fields": "a", "headers": "h", "operation": "copy"},
+	"HeaderFrom$Key":           {"fields": "a", "headers": "h", "operation": "move"},
+	"TimestampConverter$Value": {"field": "a", "target.type": "unix"},
+	"TimestampConverter$Key":   {"field": "a", "target.type": "unix"},
+}
+
+func transformConfig(typ string, cfg map[string]string) map[string]string {
+	out := map[string]string{"transforms": "x", "transforms.x.type": typ}
+	for k, v := range cfg {
+		out["transforms.x."+k] = v
 	}
+	return out
+}
+
+// TestFieldSyntaxVersionConfig: every transform that takes paths takes V1
+// and V2 in any case and refuses anything else, naming the key and the
+// allowed values; a bad path is reported under its own key.
+func TestFieldSyntaxVersionConfig(t *testing.T) {
+	t.Parallel()
+	for typ, base := range pathTransforms {
+		for _, v := range []string{"V1", "v1", "V2", "v2", " V2 "} {
+			cfg := transformConfig(typ, base)
+			cfg["transforms.x.field.syntax.version"] = v
+			if _, errs := Builtin().Parse(cfg); len(errs) > 0 {
+				t.Errorf("%s with %q: %v", typ, v, errs)
+			}
+		}
+		cfg := transformConfig(typ, base)
+		cfg["transforms.x.field.syntax.version"] = "V3"
+		_, errs := Builtin().Parse(cfg)
+		if len(errs) != 1 || errs[0].Field != "transforms.x.field.syntax.version" || !strings.Contains(errs[0].Reason, "V1, V2") {
+			t.Errorf("%s with V3: %v, want an error naming field.syntax.version and V1, V2", typ, errs)
+		}
+		key := "field"
+		if _, ok := base["fields"]; ok {
+			key = "fields"
+		}
+		for k := range base {
+			if k == "spec" || k == "exclude" {
+				key = k
+			}
+		}
+		cfg = transformConfig(typ, base)
+		cfg["transforms.x.field.syntax.version"] = "V2"
+		cfg["transforms.x."+key] = "`a.b"
+		if key == "spec" {
+			cfg["transforms.x.spec"] = "`a.b:int32"
+		}
+		_, errs = Builtin().Parse(cfg)
+		if len(errs) != 1 || errs[0].Field != "transforms.x."+key || !strings.Contains(errs[0].Reason, "position 0") {
+			t.Errorf("%s with an unclosed backtick in %s: %v", typ, key, errs)
+		}
+	}
+}
+
+// plain turns structs into maps (field name to value) all the way down, so
+// that results compare with reflect.DeepEqual.
+func plain(v any) any {
+	switch x := v.(type) {
+	case *schema.StructValue:
+		if x == nil {
+			return nil
+		}
+		m := map[string]any{}
+		for _, f := range x.Schema.Fields {
+			m[f.Name] = plain(x.Values[f.Index])
+		}
+		return m
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[k] = plain(e)
+		}
+		return m
+	}
+	return v
+}
+
+// describe writes a schema compactly: struct{a:int64,b?:struct{...}}, ?
+// marking optional fields, the name after the type when there is one.
+func describe(s *schema.Schema) string {
+	if s == nil {
+		return "<none>"
+	}
+	if s.Type != schema.Struct {
+		out := string(s.Type)
+		if s.Name != "" {
+			out += "(" + s.Name + ")"
+		}
+		return out
+	}
+	var parts []string
+	for _, f := range s.Fields {
+		opt := ""
+		if f.Schema.Optional {
+			opt = "?"
+		}
+		parts = append(parts, f.Name+opt+":"+describe(f.Schema))
+	}
+	name := ""
+	if s.Name != "" {
+		name = "(" + s.Name + ")"
+	}
+	return "struct" + name + "{" + strings.Join(parts, ",") + "}"
+}
+
+// nestedEnvelope is a Debezium-like value: {before?: row, after?: row, op,
+// source: {db, `table.name`}}, row {id, name?, ts?}; before is null.
+func nestedEnvelope() (*schema.Schema, *schema.StructValue) {
 	row := &schema.Schema{Type: schema.Struct, Optional: true, Name: "row"}
 	addField(row, "id", schema.Int64Schema())
-	addField(row, "name", &schema.Schema{Type: schema.String, Optional: true})
+	addField(row, "name", schema.OptionalStringSchema())
+	addField(row, "ts", schema.Int64Schema().AsOptional())
+	src := &schema.Schema{Type: schema.Struct, Name: "source"}
+	addField(src, "db", schema.StringSchema())
+	addField(src, "table.name", schema.StringSchema())
 	env := &schema.Schema{Type: schema.Struct, Name: "envelope"}
 	addField(env, "before", row)
 	addField(env, "after", row)
 	addField(env, "op", schema.StringSchema())
-	after := schema.NewStruct(row)
-	after.Values[row.Field("id").Index], after.Values[row.Field("name").Index] = int64(7), "ada"
-	val := schema.NewStruct(env)
-	val.Values[env.Field("after").Index], val.Values[env.Field("op").Index] = after, "c"
+	addField(env, "source", src)
 
-	r := connectors.Record{ValueSchema: env, ValueData: val}
-	if keep, err := chainOf(t, cfg("after.id", "V2")).Apply(&r); err != nil || !keep {
-		t.Fatal(keep, err)
+	after := schema.NewStruct(row)
+	after.Values = []any{int64(7), "ada", int64(1700000000000)}
+	source := schema.NewStruct(src)
+	source.Values = []any{"shop", "public.users"}
+	val := schema.NewStruct(env)
+	val.Values = []any{nil, after, "c", source}
+	return env, val
+}
+
+// nestedEnvelopeMap is nestedEnvelope without a schema, as JsonConverter with
+// schemas.enable=false gives it.
+func nestedEnvelopeMap() map[string]any {
+	return map[string]any{
+		"before": nil,
+		"after":  map[string]any{"id": 7.0, "name": "ada", "ts": 1700000000000.0},
+		"op":     "c",
+		"source": map[string]any{"db": "shop", "table.name": "public.users"},
+		"a.b":    map[string]any{"c": "dotted"},
 	}
-	if r.ValueData != int64(7) || r.ValueSchema.Type != schema.Int64 {
-		t.Fatalf("after.id: %v %v", r.ValueSchema, r.ValueData)
+}
+
+// TestFieldPathsWithSchema: each transform under V2 on a struct with a
+// schema: nested fields, null and optional parents, names with dots in
+// backticks, paths that are not there.
+func TestFieldPathsWithSchema(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, typ  string
+		cfg        map[string]string
+		key        bool // check the key rather than the value
+		wantSchema string
+		want       any
+		wantErr    string
+		headers    string
+	}{
+		{name: "extract nested", typ: "ExtractField$Value", cfg: map[string]string{"field": "after.id"},
+			wantSchema: "int64", want: int64(7)},
+		{name: "extract under a null parent", typ: "ExtractField$Value", cfg: map[string]string{"field": "before.id"},
+			wantSchema: "int64", want: nil},
+		{name: "extract a struct", typ: "ExtractField$Value", cfg: map[string]string{"field": "source"},
+			wantSchema: "struct(source){db:string,table.name:string}", want: map[string]any{"db": "shop", "table.name": "public.users"}},
+		{name: "extract a dotted name", typ: "ExtractField$Value", cfg: map[string]string{"field": "source.`table.name`"},
+			wantSchema: "string", want: "public.users"},
+		{name: "extract unknown", typ: "ExtractField$Value", cfg: map[string]string{"field": "after.nope"}, wantErr: "unknown field: after.nope"},
+		{name: "extract through a primitive", typ: "ExtractField$Value", cfg: map[string]string{"field": "op.x"}, wantErr: "unknown field: op.x"},
+
+		{name: "value to key nested", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,op"}, key: true,
+			wantSchema: "struct{after?:struct(row){id:int64},op:string}", want: map[string]any{"after": map[string]any{"id": int64(7)}, "op": "c"}},
+		{name: "value to key siblings share a parent", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,after.name,source.`table.name`"}, key: true,
+			wantSchema: "struct{after?:struct(row){id:int64,name?:string},source:struct(source){table.name:string}}",
+			want:       map[string]any{"after": map[string]any{"id": int64(7), "name": "ada"}, "source": map[string]any{"table.name": "public.users"}}},
+		{name: "value to key null parent", typ: "ValueToKey", cfg: map[string]string{"fields": "before.id"}, key: true,
+			wantSchema: "struct{before?:struct(row){id:int64}}", want: map[string]any{"before": nil}},
+		{name: "value to key unknown", typ: "ValueToKey", cfg: map[string]string{"fields": "after.nope"}, wantErr: "field does not exist: after.nope"},
+
+		{name: "mask nested", typ: "MaskField$Value", cfg: map[string]string{"fields": "after.name,after.id,before.name,after.nope"},
+			wantSchema: describeEnvelope(),
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(0), "name": "", "ts": int64(1700000000000)}, "op": "c",
+				"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "mask with a replacement", typ: "MaskField$Value", cfg: map[string]string{"fields": "source.`table.name`", "replacement": "***"},
+			wantSchema: describeEnvelope(),
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "name": "ada", "ts": int64(1700000000000)}, "op": "c",
+				"source": map[string]any{"db": "shop", "table.name": "***"}}},
+
+		{name: "cast nested", typ: "Cast$Value", cfg: map[string]string{"spec": "after.id:string,before.id:string,op:string,after.nope:int8"},
+			wantSchema: "struct(envelope){before?:struct(row){id:string,name?:string,ts?:int64},after?:struct(row){id:string,name?:string,ts?:int64}," +
+				"op:string,source:struct(source){db:string,table.name:string}}",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": "7", "name": "ada", "ts": int64(1700000000000)}, "op": "c",
+				"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "cast a struct", typ: "Cast$Value", cfg: map[string]string{"spec": "source:string"}, wantErr: "field source: cannot cast a struct"},
+		{name: "cast a string that is not a number", typ: "Cast$Value", cfg: map[string]string{"spec": "after.name:int32"}, wantErr: "field after.name: cannot cast"},
+
+		{name: "replace exclude nested", typ: "ReplaceField$Value", cfg: map[string]string{"exclude": "after.ts,before.ts,source.`table.name`"},
+			wantSchema: "struct(envelope){before?:struct(row){id:int64,name?:string},after?:struct(row){id:int64,name?:string},op:string,source:struct(source){db:string}}",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "name": "ada"}, "op": "c",
+				"source": map[string]any{"db": "shop"}}},
+		{name: "replace include nested", typ: "ReplaceField$Value", cfg: map[string]string{"include": "after.id,op,source"},
+			wantSchema: "struct(envelope){after?:struct(row){id:int64},op:string,source:struct(source){db:string,table.name:string}}",
+			want:       map[string]any{"after": map[string]any{"id": int64(7)}, "op": "c", "source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "replace rename nested", typ: "ReplaceField$Value", cfg: map[string]string{"renames": "after.name:full_name,op:operation,source.`table.name`:table"},
+			wantSchema: "struct(envelope){before?:struct(row){id:int64,name?:string,ts?:int64},after?:struct(row){id:int64,full_name?:string,ts?:int64}," +
+				"operation:string,source:struct(source){db:string,table:string}}",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "full_name": "ada", "ts": int64(1700000000000)}, "operation": "c",
+				"source": map[string]any{"db": "shop", "table": "public.users"}}},
+		{name: "replace exclude over include", typ: "ReplaceField$Value", cfg: map[string]string{"include": "after", "exclude": "after.ts"},
+			wantSchema: "struct(envelope){after?:struct(row){id:int64,name?:string}}",
+			want:       map[string]any{"after": map[string]any{"id": int64(7), "name": "ada"}}},
+
+		{name: "header from copy nested", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "after.id,before.id,source.`table.name`", "headers": "id,old,table", "operation": "copy"},
+			wantSchema: describeEnvelope(), headers: "id=7,old=,table=public.users",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "name": "ada", "ts": int64(1700000000000)}, "op": "c",
+				"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "header from move nested", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "after.name,op", "headers": "name,op", "operation": "move"},
+			wantSchema: "struct(envelope){before?:struct(row){id:int64,name?:string,ts?:int64},after?:struct(row){id:int64,ts?:int64},source:struct(source){db:string,table.name:string}}",
+			headers:    "name=ada,op=c",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "ts": int64(1700000000000)},
+				"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "header from unknown", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "after.nope", "headers": "h", "operation": "copy"}, wantErr: "unknown field: after.nope"},
+
+		{name: "timestamp nested", typ: "TimestampConverter$Value", cfg: map[string]string{"field": "after.ts", "target.type": "Timestamp"},
+			wantSchema: "struct(envelope){before?:struct(row){id:int64,name?:string,ts?:int64}," +
+				"after?:struct(row){id:int64,name?:string,ts?:int64(" + schema.TimestampName + ")},op:string,source:struct(source){db:string,table.name:string}}",
+			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "name": "ada", "ts": time.UnixMilli(1700000000000).UTC()}, "op": "c",
+				"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
+		{name: "timestamp unknown", typ: "TimestampConverter$Value", cfg: map[string]string{"field": "after.nope", "target.type": "unix"}, wantErr: "unknown field: after.nope"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := transformConfig(c.typ, c.cfg)
+			cfg["transforms.x.field.syntax.version"] = "V2"
+			chain := chainOf(t, cfg)
+			s, v := nestedEnvelope()
+			r := connectors.Record{ValueSchema: s, ValueData: v}
+			_, err := chain.Apply(&r)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gs, gv := r.ValueSchema, r.ValueData
+			if c.key {
+				gs, gv = r.KeySchema, r.KeyData
+			}
+			if got := describe(gs); got != c.wantSchema {
+				t.Errorf("schema\n got %s\nwant %s", got, c.wantSchema)
+			}
+			if got := plain(gv); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("value\n got %#v\nwant %#v", got, c.want)
+			}
+			if st, ok := gv.(*schema.StructValue); ok {
+				if err := schema.Validate(gs, st); err != nil {
+					t.Errorf("the result does not fit its schema: %v", err)
+				}
+			}
+			if got := headerString(r.Headers); got != c.headers {
+				t.Errorf("headers %q, want %q", got, c.headers)
+			}
+			// The input is not changed, and a second record of the same
+			// schema gets the same derived schema.
+			if _, v2 := nestedEnvelope(); !reflect.DeepEqual(plain(v), plain(v2)) {
+				t.Errorf("the input changed: %v", plain(v))
+			}
+			_, v2 := nestedEnvelope()
+			r2 := connectors.Record{ValueSchema: s, ValueData: v2}
+			if _, err := chain.Apply(&r2); err != nil {
+				t.Fatal(err)
+			}
+			if s2 := r2.ValueSchema; c.key {
+				if r2.KeySchema != r.KeySchema {
+					t.Error("the key schema was derived twice for one value schema")
+				}
+			} else if s2 != r.ValueSchema {
+				t.Error("the schema was derived twice for one input schema")
+			}
+		})
 	}
-	r = connectors.Record{ValueSchema: env, ValueData: val}
-	if _, err := chainOf(t, cfg("before.id", "V2")).Apply(&r); err != nil || r.ValueData != nil {
-		t.Fatalf("before.id with a null before: %v %v", r.ValueData, err)
+}
+
+func describeEnvelope() string {
+	s, _ := nestedEnvelope()
+	return describe(s)
+}
+
+func headerString(hs []connectors.Header) string {
+	var parts []string
+	for _, h := range hs {
+		parts = append(parts, h.Key+"="+string(h.Value))
 	}
-	r = connectors.Record{ValueSchema: env, ValueData: val}
-	if _, err := chainOf(t, cfg("after.nope", "V2")).Apply(&r); err == nil || !strings.Contains(err.Error(), "after.nope") {
-		t.Fatalf("unknown nested field: %v", err)
+	return strings.Join(parts, ",")
+}
+
+// TestFieldPathsSchemaless: each transform under V2 on maps without a
+// schema: nested keys, null and missing parents, parents that are not maps,
+// names with dots in backticks.
+func TestFieldPathsSchemaless(t *testing.T) {
+	t.Parallel()
+	envWith := func(change func(m map[string]any)) map[string]any {
+		m := nestedEnvelopeMap()
+		change(m)
+		return m
 	}
-	r = connectors.Record{ValueSchema: env, ValueData: val}
-	if _, err := chainOf(t, cfg("after.id", "V1")).Apply(&r); err == nil {
-		t.Fatal("V1 found a field named after.id")
+	for _, c := range []struct {
+		name, typ string
+		cfg       map[string]string
+		key       bool
+		want      any
+		wantErr   string
+		headers   string
+	}{
+		{name: "extract nested", typ: "ExtractField$Value", cfg: map[string]string{"field": "after.id"}, want: 7.0},
+		{name: "extract under a null parent", typ: "ExtractField$Value", cfg: map[string]string{"field": "before.id"}, want: nil},
+		{name: "extract under a missing parent", typ: "ExtractField$Value", cfg: map[string]string{"field": "nope.id"}, want: nil},
+		{name: "extract through a string", typ: "ExtractField$Value", cfg: map[string]string{"field": "op.id"}, want: nil},
+		{name: "extract a dotted name", typ: "ExtractField$Value", cfg: map[string]string{"field": "`a.b`.c"}, want: "dotted"},
+		{name: "extract a dotted name without backticks", typ: "ExtractField$Value", cfg: map[string]string{"field": "a.b.c"}, want: nil},
+
+		{name: "value to key nested", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,`a.b`.c,before.id,nope"}, key: true,
+			want: map[string]any{"after": map[string]any{"id": 7.0}, "a.b": map[string]any{"c": "dotted"}, "before": nil, "nope": nil}},
+
+		{name: "mask nested", typ: "MaskField$Value", cfg: map[string]string{"fields": "after.name,after.id,before.id,nope.x,after.nope"},
+			want: envWith(func(m map[string]any) { m["after"] = map[string]any{"id": 0.0, "name": "", "ts": 1700000000000.0} })},
+
+		{name: "cast nested", typ: "Cast$Value", cfg: map[string]string{"spec": "after.id:int64,`a.b`.c:string,before.id:int8,after.nope:int8"},
+			want: envWith(func(m map[string]any) {
+				m["after"] = map[string]any{"id": int64(7), "name": "ada", "ts": 1700000000000.0}
+			})},
+
+		{name: "replace nested", typ: "ReplaceField$Value", cfg: map[string]string{"exclude": "after.ts,`a.b`", "renames": "after.name:full_name,source.db:database"},
+			want: envWith(func(m map[string]any) {
+				delete(m, "a.b")
+				m["after"] = map[string]any{"id": 7.0, "full_name": "ada"}
+				m["source"] = map[string]any{"database": "shop", "table.name": "public.users"}
+			})},
+		{name: "replace include nested", typ: "ReplaceField$Value", cfg: map[string]string{"include": "after.id,op"},
+			want: map[string]any{"after": map[string]any{"id": 7.0}, "op": "c"}},
+
+		{name: "header from move nested", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "after.name,before.id,source", "headers": "name,old,src", "operation": "move"},
+			headers: `name=ada,old=,src={"db":"shop","table.name":"public.users"}`,
+			want: envWith(func(m map[string]any) {
+				delete(m, "source")
+				m["after"] = map[string]any{"id": 7.0, "ts": 1700000000000.0}
+			})},
+
+		{name: "timestamp nested", typ: "TimestampConverter$Value", cfg: map[string]string{"field": "after.ts", "target.type": "string", "format": "yyyy-MM-dd"},
+			want: envWith(func(m map[string]any) { m["after"] = map[string]any{"id": 7.0, "name": "ada", "ts": "2023-11-14"} })},
+		{name: "timestamp under a null parent", typ: "TimestampConverter$Value", cfg: map[string]string{"field": "before.ts", "target.type": "unix"},
+			want: nestedEnvelopeMap()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := transformConfig(c.typ, c.cfg)
+			cfg["transforms.x.field.syntax.version"] = "v2"
+			in := nestedEnvelopeMap()
+			r := connectors.Record{ValueData: in}
+			_, err := chainOf(t, cfg).Apply(&r)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := r.ValueData
+			if c.key {
+				got = r.KeyData
+				if r.KeySchema != nil {
+					t.Errorf("schemaless key got a schema: %s", describe(r.KeySchema))
+				}
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("\n got %#v\nwant %#v", got, c.want)
+			}
+			if !reflect.DeepEqual(in, nestedEnvelopeMap()) {
+				t.Errorf("the input map changed: %#v", in)
+			}
+			if got := headerString(r.Headers); got != c.headers {
+				t.Errorf("headers %q, want %q", got, c.headers)
+			}
+		})
 	}
-	m := connectors.Record{ValueData: map[string]any{"after": map[string]any{"id": 7.0}, "a.b": 1.0}}
-	if _, err := chainOf(t, cfg("after.id", "V2")).Apply(&m); err != nil || m.ValueData != 7.0 {
-		t.Fatalf("schemaless after.id: %v %v", m.ValueData, err)
+}
+
+// TestFieldPathsV1Unchanged: without field.syntax.version, or with V1, a
+// name with dots is one top-level name, as before KIP-821.
+func TestFieldPathsV1Unchanged(t *testing.T) {
+	t.Parallel()
+	for _, version := range []string{"", "V1"} {
+		for _, c := range []struct {
+			typ  string
+			cfg  map[string]string
+			want map[string]any
+		}{
+			{"MaskField$Value", map[string]string{"fields": "a.b"}, map[string]any{"a.b": "", "a": map[string]any{"b": "y"}}},
+			{"Cast$Value", map[string]string{"spec": "a.b:int32"}, map[string]any{"a.b": "x", "a": map[string]any{"b": "y"}}},
+			{"ReplaceField$Value", map[string]string{"exclude": "a.b"}, map[string]any{"a": map[string]any{"b": "y"}}},
+		} {
+			cfg := transformConfig(c.typ, c.cfg)
+			if version != "" {
+				cfg["transforms.x.field.syntax.version"] = version
+			}
+			if c.typ == "Cast$Value" {
+				// V1 Cast casts the top-level "a.b"; "x" is not a number.
+				r := connectors.Record{ValueData: map[string]any{"a.b": "x", "a": map[string]any{"b": "y"}}}
+				if _, err := chainOf(t, cfg).Apply(&r); err == nil || !strings.Contains(err.Error(), "field a.b") {
+					t.Errorf("%s %q: %v, want the top-level a.b cast", c.typ, version, err)
+				}
+				continue
+			}
+			r := connectors.Record{ValueData: map[string]any{"a.b": "x", "a": map[string]any{"b": "y"}}}
+			if _, err := chainOf(t, cfg).Apply(&r); err != nil || !reflect.DeepEqual(r.ValueData, c.want) {
+				t.Errorf("%s %q: %#v %v, want %#v", c.typ, version, r.ValueData, err, c.want)
+			}
+		}
 	}
-	m = connectors.Record{ValueData: map[string]any{"a.b": 1.0}}
-	if _, err := chainOf(t, cfg("`a.b`", "V2")).Apply(&m); err != nil || m.ValueData != 1.0 {
-		t.Fatalf("schemaless `a.b`: %v %v", m.ValueData, err)
+}
+
+// TestPathTreeOrder: ValueToKey's key fields follow the config's order,
+// parents where their first path puts them.
+func TestPathTreeOrder(t *testing.T) {
+	t.Parallel()
+	tree := newPathTree([]fieldPath{{"b", "y"}, {"a"}, {"b", "x"}})
+	var got []string
+	var walk func(prefix string, n *pathTree)
+	walk = func(prefix string, n *pathTree) {
+		for _, s := range n.order {
+			got = append(got, prefix+s)
+			walk(prefix+s+".", n.kids[s])
+		}
 	}
-	_, errs := Builtin().Parse(map[string]string{"transforms": "c", "transforms.c.type": "Cast$Value",
-		"transforms.c.spec": "after.id:string", "transforms.c.field.syntax.version": "V2"})
-	if len(errs) == 0 || !strings.Contains(errs[0].Field, "field.syntax.version") {
-		t.Fatalf("Cast with V2: %v", errs)
+	walk("", tree)
+	if want := []string{"b", "b.y", "b.x", "a"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
 	}
 }

@@ -18,12 +18,21 @@ func morePlugins() []Plugin {
 		Name: "ValueToKey", Class: kafkaTransforms + "ValueToKey", Kind: KindTransform,
 		Description: "Replaces the key with a struct or map of fields taken from the value.",
 		Spec: connectors.Spec{Fields: []connectors.Field{
-			v1Only("ValueToKey"),
 			{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-				Doc: "Field names on the record value to extract as the record key."},
+				Doc: "Field names on the record value to extract as the record key; with field.syntax.version=V2 paths to nested fields, " +
+					"which the key keeps nested."},
+			fieldSyntaxField,
 		}},
 		NewTransform: func(cfg connectors.Config) (Transform, error) {
-			return &valueToKey{fields: cfg.List("fields")}, nil
+			t := &valueToKey{fields: cfg.List("fields")}
+			if syntaxV2(cfg) {
+				paths, err := parseFieldPaths(cfg, "fields", t.fields)
+				if err != nil {
+					return nil, err
+				}
+				t.paths, t.tree = paths, newPathTree(paths)
+			}
+			return t, nil
 		},
 	}}
 	out = append(out, keyValue("ExtractField", "Replaces the data with one of its fields (a struct with a schema, a map without).", connectors.Spec{Fields: []connectors.Field{
@@ -38,25 +47,41 @@ func morePlugins() []Plugin {
 		return &extractField{key: key, field: cfg.String("field"), path: path}, nil
 	})...)
 	out = append(out, keyValue("ReplaceField", "Keeps (include), drops (exclude) and renames (renames, from:to) fields.", connectors.Spec{Fields: []connectors.Field{
-		v1Only("ReplaceField"),
 		{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
 		{Name: "include", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to include. If specified, only these fields will be used."},
-		{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas.",
+		{Name: "renames", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Field rename mappings, as from:to pairs separated by commas. " +
+			"With field.syntax.version=V2 from is a path and to the field's new name in the same struct or map: after.name:full_name.",
 			Validate: func(v string) error { _, err := parseRenames(v); return err }},
 		{Name: "blacklist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use exclude instead."},
 		{Name: "whitelist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use include instead."},
+		fieldSyntaxField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		renames, _ := parseRenames(cfg.String("renames"))
-		return &replaceField{key: key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
-			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames}, nil
+		t := &replaceField{key: key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
+			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames}
+		if syntaxV2(cfg) {
+			if err := t.parsePaths(cfg); err != nil {
+				return nil, err
+			}
+		}
+		return t, nil
 	})...)
 	out = append(out, keyValue("MaskField", "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.", connectors.Spec{Fields: []connectors.Field{
-		v1Only("MaskField"),
-		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High, Doc: "Names of fields to mask."},
+		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
+			Doc: "Names of fields to mask; with field.syntax.version=V2 paths to nested fields."},
 		{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
+		fieldSyntaxField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		r, set := cfg.Lookup("replacement")
-		return &maskField{key: key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}, nil
+		t := &maskField{key: key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}
+		if syntaxV2(cfg) {
+			paths, err := parseFieldPaths(cfg, "fields", t.fields)
+			if err != nil {
+				return nil, err
+			}
+			t.tree = newPathTree(paths)
+		}
+		return t, nil
 	})...)
 	out = append(out, keyValue("SetSchemaMetadata", "Sets the name and/or version of the data's schema.", connectors.Spec{Fields: []connectors.Field{
 		{Name: "schema.name", Type: connectors.TypeString, Importance: connectors.High, Doc: "Schema name to set."},
@@ -149,12 +174,17 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 
 type valueToKey struct {
 	fields  []string
+	paths   []fieldPath // field.syntax.version=V2 only
+	tree    *pathTree   // the paths merged; nil under V1
 	schemas schemaCache
 }
 
 func (t *valueToKey) NeedsStructure() bool { return true }
 
 func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
+	if t.tree != nil {
+		return t.applyPaths(r)
+	}
 	if r.ValueSchema == nil {
 		m, err := requireMap(r.ValueData, "copying fields from value to key")
 		if err != nil {
@@ -193,11 +223,183 @@ func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
 	return true, nil
 }
 
+// applyPaths is ValueToKey under field.syntax.version=V2: the key holds the
+// fields the paths name, nested as in the value (fields=a.b gives the key
+// {a: {b: ...}}); a null parent gives a null parent in the key.
+func (t *valueToKey) applyPaths(r *connectors.Record) (bool, error) {
+	if r.ValueSchema == nil {
+		m, err := requireMap(r.ValueData, "copying fields from value to key")
+		if err != nil {
+			return false, err
+		}
+		sideOf(true).set(r, nil, t.tree.selectMap(m))
+		return true, nil
+	}
+	st, err := requireStruct(r.ValueSchema, r.ValueData, "copying fields from value to key")
+	if err != nil {
+		return false, err
+	}
+	ks, err := t.schemas.get(r.ValueSchema, func() (*schema.Schema, error) {
+		ks := schema.NewStructBuilder().Build()
+		if err := t.tree.selectSchema(r.ValueSchema, ks, t.paths); err != nil {
+			return nil, err
+		}
+		return ks, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	sideOf(true).set(r, ks, t.tree.selectStruct(st, ks))
+	return true, nil
+}
+
 type replaceField struct {
 	key              bool
 	exclude, include []string
 	renames          map[string]string
-	schemas          schemaCache
+	// Under field.syntax.version=V2 (v2 true): the paths merged, and the
+	// new names by rename path index. include is nil when no include is
+	// configured.
+	v2                         bool
+	excludeT, includeT, renamT *pathTree
+	renameTo                   []string
+	schemas                    schemaCache
+}
+
+// parsePaths reads exclude, include and the renames' from sides as V2
+// paths.
+func (t *replaceField) parsePaths(cfg connectors.Config) error {
+	t.v2 = true
+	ex, err := parseFieldPaths(cfg, "exclude", t.exclude)
+	if err != nil {
+		return err
+	}
+	t.excludeT = newPathTree(ex)
+	if len(t.include) > 0 {
+		in, err := parseFieldPaths(cfg, "include", t.include)
+		if err != nil {
+			return err
+		}
+		t.includeT = newPathTree(in)
+	}
+	var from []fieldPath
+	for _, p := range list(cfg.String("renames")) {
+		f, to, _ := strings.Cut(p, ":")
+		path, err := parseFieldPath(cfg, "renames", strings.TrimSpace(f))
+		if err != nil {
+			return err
+		}
+		from = append(from, path)
+		t.renameTo = append(t.renameTo, strings.TrimSpace(to))
+	}
+	t.renamT = newPathTree(from)
+	return nil
+}
+
+// kid returns the subtree under step, nil-safe.
+func (t *pathTree) kid(step string) *pathTree {
+	if t == nil {
+		return nil
+	}
+	return t.kids[step]
+}
+
+// decide is ReplaceField's V2 rule for one field, given the trees at its
+// parent (in nil: no include filter at this level): its new name, "" when
+// it is dropped, and the trees for its own fields. An exclude path drops
+// the field it names; include keeps the fields include paths name, whole,
+// and their parents with only their included fields; a rename path renames
+// the field it names, in place.
+func (t *replaceField) decide(name string, ex, in, rn *pathTree) (string, *pathTree, *pathTree, *pathTree) {
+	exK := ex.kid(name)
+	if exK != nil && exK.end >= 0 {
+		return "", nil, nil, nil
+	}
+	var inK *pathTree
+	if in != nil {
+		if inK = in.kid(name); inK == nil {
+			return "", nil, nil, nil
+		}
+		if inK.end >= 0 {
+			inK = nil // included whole
+		}
+	}
+	rnK := rn.kid(name)
+	if rnK != nil && rnK.end >= 0 {
+		name = t.renameTo[rnK.end]
+	}
+	return name, exK, inK, rnK
+}
+
+func (t *replaceField) pathsSchema(s *schema.Schema, ex, in, rn *pathTree) *schema.Schema {
+	out := copyBasics(s)
+	for _, f := range s.Fields {
+		name, exK, inK, rnK := t.decide(f.Name, ex, in, rn)
+		if name == "" {
+			continue
+		}
+		fs := f.Schema
+		if fs.Type == schema.Struct && (exK != nil || inK != nil || rnK != nil) {
+			fs = t.pathsSchema(fs, exK, inK, rnK)
+		}
+		addField(out, name, fs)
+	}
+	return out
+}
+
+func (t *replaceField) pathsStruct(st *schema.StructValue, out *schema.Schema, ex, in, rn *pathTree) *schema.StructValue {
+	nv := schema.NewStruct(out)
+	i := 0
+	for _, f := range st.Schema.Fields {
+		name, exK, inK, rnK := t.decide(f.Name, ex, in, rn)
+		if name == "" {
+			continue
+		}
+		v := st.Values[f.Index]
+		if sub, ok := v.(*schema.StructValue); ok && sub != nil && f.Schema.Type == schema.Struct && (exK != nil || inK != nil || rnK != nil) {
+			v = t.pathsStruct(sub, out.Fields[i].Schema, exK, inK, rnK)
+		}
+		nv.Values[i] = v
+		i++
+	}
+	return nv
+}
+
+func (t *replaceField) pathsMap(m map[string]any, ex, in, rn *pathTree) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		name, exK, inK, rnK := t.decide(k, ex, in, rn)
+		if name == "" {
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok && sub != nil && (exK != nil || inK != nil || rnK != nil) {
+			v = t.pathsMap(sub, exK, inK, rnK)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// applyPaths is ReplaceField under field.syntax.version=V2 (see decide).
+func (t *replaceField) applyPaths(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
+	side := sideOf(t.key)
+	if s == nil {
+		m, err := requireMap(v, "field replacement")
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, t.pathsMap(m, t.excludeT, t.includeT, t.renamT))
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "field replacement")
+	if err != nil {
+		return false, err
+	}
+	ns, _ := t.schemas.get(s, func() (*schema.Schema, error) {
+		return t.pathsSchema(s, t.excludeT, t.includeT, t.renamT), nil
+	})
+	side.set(r, ns, t.pathsStruct(st, ns, t.excludeT, t.includeT, t.renamT))
+	return true, nil
 }
 
 func (t *replaceField) NeedsStructure() bool { return true }
@@ -218,6 +420,9 @@ func (t *replaceField) Apply(r *connectors.Record) (bool, error) {
 	s, v := side.get(r)
 	if v == nil {
 		return true, nil
+	}
+	if t.v2 {
+		return t.applyPaths(r, s, v)
 	}
 	if s == nil {
 		m, err := requireMap(v, "field replacement")
@@ -264,6 +469,7 @@ func (t *replaceField) Apply(r *connectors.Record) (bool, error) {
 type maskField struct {
 	key            bool
 	fields         []string
+	tree           *pathTree // field.syntax.version=V2: the fields' paths; nil under V1
 	replacement    string
 	hasReplacement bool
 }
@@ -338,6 +544,9 @@ func (t *maskField) Apply(r *connectors.Record) (bool, error) {
 	if v == nil {
 		return true, nil
 	}
+	if t.tree != nil {
+		return t.applyPaths(r, s, v)
+	}
 	if s == nil {
 		m, err := requireMap(v, "masking fields")
 		if err != nil {
@@ -370,6 +579,43 @@ func (t *maskField) Apply(r *connectors.Record) (bool, error) {
 			return false, err
 		}
 		out.Values[f.Index] = mv
+	}
+	side.set(r, s, out)
+	return true, nil
+}
+
+// applyPaths is MaskField under field.syntax.version=V2: the fields the
+// paths name are masked wherever they are nested; a path that is not there
+// (a missing field or key, a null parent) is left alone, as Kafka's
+// schema-based MaskField leaves names it does not find. The schema does not
+// change.
+func (t *maskField) applyPaths(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
+	side := sideOf(t.key)
+	if s == nil {
+		m, err := requireMap(v, "masking fields")
+		if err != nil {
+			return false, err
+		}
+		out, err := t.tree.updateMap(m, func(_ int, x any, present bool) (any, bool, error) {
+			if !present {
+				return nil, false, nil
+			}
+			mx, err := t.masked(x)
+			return mx, true, err
+		})
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "masking fields")
+	if err != nil {
+		return false, err
+	}
+	out, err := t.tree.updateStruct(st, s, func(_ int, _, _ *schema.Schema, x any) (any, error) { return t.masked(x) })
+	if err != nil {
+		return false, err
 	}
 	side.set(r, s, out)
 	return true, nil

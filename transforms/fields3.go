@@ -38,16 +38,23 @@ func evenMorePlugins() []Plugin {
 		return &flatten{key: key, delim: cfg.String("delimiter")}, nil
 	})...)
 	out = append(out, keyValue("Cast", "Casts fields, or the whole key or value, to int8, int16, int32, int64, float32, float64, boolean or string.", connectors.Spec{Fields: []connectors.Field{
-		v1Only("Cast"),
 		{Name: "spec", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-			Doc:      "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value.",
+			Doc: "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value. " +
+				"With field.syntax.version=V2 the fields are paths to nested fields: parent.child.k2:int64.",
 			Validate: func(v string) error { _, _, err := parseCastSpec(v); return err }},
+		fieldSyntaxField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		whole, fields, err := parseCastSpec(cfg.String("spec"))
 		if err != nil {
 			return nil, err
 		}
-		return &cast{key: key, whole: whole, fields: fields}, nil
+		t := &cast{key: key, whole: whole, fields: fields}
+		if whole == "" && syntaxV2(cfg) {
+			if err := t.parsePaths(cfg); err != nil {
+				return nil, err
+			}
+		}
+		return t, nil
 	})...)
 	return out
 }
@@ -273,10 +280,88 @@ func parseCastSpec(v string) (schema.Type, map[string]schema.Type, error) {
 }
 
 type cast struct {
-	key     bool
-	whole   schema.Type
-	fields  map[string]schema.Type
+	key    bool
+	whole  schema.Type
+	fields map[string]schema.Type
+	// Under field.syntax.version=V2: the spec's paths, their types (by
+	// path index) and the paths merged; tree is nil under V1.
+	paths   []fieldPath
+	types   []schema.Type
+	tree    *pathTree
 	schemas schemaCache
+}
+
+// parsePaths reads the spec's fields as V2 paths, in the spec's order; the
+// field is what comes before the first colon, as in Kafka's spec.
+func (t *cast) parsePaths(cfg connectors.Config) error {
+	for _, p := range list(cfg.String("spec")) {
+		f, ty, _ := strings.Cut(p, ":")
+		path, err := parseFieldPath(cfg, "spec", strings.TrimSpace(f))
+		if err != nil {
+			return err
+		}
+		t.paths = append(t.paths, path)
+		t.types = append(t.types, castTypes[strings.ToLower(strings.TrimSpace(ty))])
+	}
+	t.tree = newPathTree(t.paths)
+	return nil
+}
+
+// applyPaths is Cast under field.syntax.version=V2: the fields the paths
+// name are cast wherever they are nested, the structs along the paths get
+// new schemas (derived once per input schema); a path that is not there (a
+// missing field or key, a null parent) is left alone.
+func (t *cast) applyPaths(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
+	side := sideOf(t.key)
+	if s == nil {
+		m, err := requireMap(v, "casting")
+		if err != nil {
+			return false, err
+		}
+		out, err := t.tree.updateMap(m, func(i int, x any, present bool) (any, bool, error) {
+			if !present {
+				return nil, false, nil
+			}
+			cx, err := castValue(x, t.types[i])
+			if err != nil {
+				return nil, false, fmt.Errorf("field %s: %w", t.paths[i], err)
+			}
+			return cx, true, nil
+		})
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "casting")
+	if err != nil {
+		return false, err
+	}
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		return t.tree.updateSchema(s, func(i int, f schema.Field) (*schema.Schema, error) {
+			switch f.Schema.Type {
+			case schema.Struct, schema.Array, schema.Map:
+				return nil, fmt.Errorf("field %s: cannot cast a %s: only primitive types are supported", t.paths[i], f.Schema.Type)
+			}
+			return &schema.Schema{Type: t.types[i], Optional: f.Schema.Optional}, nil
+		})
+	})
+	if err != nil {
+		return false, err
+	}
+	out, err := t.tree.updateStruct(st, ns, func(i int, _, _ *schema.Schema, x any) (any, error) {
+		cx, err := castValue(x, t.types[i])
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", t.paths[i], err)
+		}
+		return cx, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	side.set(r, ns, out)
+	return true, nil
 }
 
 func (t *cast) NeedsStructure() bool { return true }
@@ -373,6 +458,9 @@ func (t *cast) Apply(r *connectors.Record) (bool, error) {
 		}
 		side.set(r, ns, nv)
 		return true, nil
+	}
+	if t.tree != nil {
+		return t.applyPaths(r, s, v)
 	}
 	if s == nil {
 		m, err := requireMap(v, "casting")

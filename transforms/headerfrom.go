@@ -18,20 +18,28 @@ import (
 func headerFromPlugins() []Plugin {
 	var out []Plugin
 	out = append(out, keyValue("HeaderFrom", "Copies or moves fields of the key or value into headers.", connectors.Spec{Fields: []connectors.Field{
-		v1Only("HeaderFrom"),
 		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
-			Doc: "Field names in the record whose values are to be copied or moved to headers."},
+			Doc: "Field names in the record whose values are to be copied or moved to headers; with field.syntax.version=V2 paths to nested fields."},
 		{Name: "headers", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 			Doc: "Header names, in the same order as the field names listed in the fields configuration property."},
 		{Name: "operation", Type: connectors.TypeString, Required: true, Importance: connectors.High, Allowed: []string{"copy", "move"},
 			Doc: "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value)."},
+		fieldSyntaxField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		fields, headers := cfg.List("fields"), cfg.List("headers")
 		if len(fields) != len(headers) {
 			return nil, fmt.Errorf("'fields' config must have the same number of elements as 'headers' config")
 		}
-		return &headerFrom{key: key, fields: fields, headers: headers,
-			move: strings.EqualFold(cfg.String("operation"), "move")}, nil
+		t := &headerFrom{key: key, fields: fields, headers: headers,
+			move: strings.EqualFold(cfg.String("operation"), "move")}
+		if syntaxV2(cfg) {
+			paths, err := parseFieldPaths(cfg, "fields", fields)
+			if err != nil {
+				return nil, err
+			}
+			t.paths, t.tree = paths, newPathTree(paths)
+		}
+		return t, nil
 	})...)
 	return out
 }
@@ -40,6 +48,8 @@ type headerFrom struct {
 	key             bool
 	fields, headers []string
 	move            bool
+	paths           []fieldPath // field.syntax.version=V2 only
+	tree            *pathTree   // the paths merged; nil under V1
 	schemas         schemaCache
 }
 
@@ -75,6 +85,9 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 	s, v := side.get(r)
 	if v == nil {
 		return true, nil
+	}
+	if t.tree != nil {
+		return t.applyPaths(r, s, v)
 	}
 	if s == nil {
 		m, err := requireMap(v, "header from field")
@@ -119,6 +132,57 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 	out := schema.NewStruct(ns)
 	for _, f := range ns.Fields {
 		out.Values[f.Index] = st.Get(f.Name)
+	}
+	side.set(r, ns, out)
+	return true, nil
+}
+
+// applyPaths is HeaderFrom under field.syntax.version=V2: each header takes
+// the value its path names (null when a parent is missing or null); move
+// then removes those fields from the structs or maps they are nested in.
+// A path that is not in the schema is an error, as a field name is under V1.
+func (t *headerFrom) applyPaths(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
+	side := sideOf(t.key)
+	if s == nil {
+		m, err := requireMap(v, "header from field")
+		if err != nil {
+			return false, err
+		}
+		for i, p := range t.paths {
+			r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.mapValue(m))})
+		}
+		if !t.move {
+			return true, nil
+		}
+		out, err := t.tree.updateMap(m, func(int, any, bool) (any, bool, error) { return nil, false, nil })
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "header from field")
+	if err != nil {
+		return false, err
+	}
+	for i, p := range t.paths {
+		if p.fieldOf(s) == nil {
+			return false, fmt.Errorf("unknown field: %s", p)
+		}
+		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.structValue(st))})
+	}
+	if !t.move {
+		return true, nil
+	}
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		return t.tree.updateSchema(s, func(int, schema.Field) (*schema.Schema, error) { return nil, nil })
+	})
+	if err != nil {
+		return false, err
+	}
+	out, err := t.tree.updateStruct(st, ns, func(_ int, _, _ *schema.Schema, x any) (any, error) { return x, nil })
+	if err != nil {
+		return false, err
 	}
 	side.set(r, ns, out)
 	return true, nil

@@ -15,9 +15,9 @@ import (
 func timestampPlugins() []Plugin {
 	var out []Plugin
 	out = append(out, keyValue("TimestampConverter", "Converts timestamps between string, unix, Date, Time and Timestamp.", connectors.Spec{Fields: []connectors.Field{
-		v1Only("TimestampConverter"),
 		{Name: "field", Type: connectors.TypeString, Importance: connectors.High,
-			Doc: "The field containing the timestamp, or empty if the entire value is a timestamp."},
+			Doc: "The field containing the timestamp, or empty if the entire value is a timestamp; with field.syntax.version=V2 a path to a nested field."},
+		fieldSyntaxField,
 		{Name: "target.type", Type: connectors.TypeString, Required: true, Importance: connectors.High,
 			Allowed: []string{"string", "unix", "Date", "Time", "Timestamp"},
 			Doc:     "The desired timestamp representation: string, unix, Date, Time, or Timestamp."},
@@ -45,6 +45,13 @@ func timestampPlugins() []Plugin {
 		} else if t.target == "string" {
 			return nil, fmt.Errorf("format is required to convert to a string")
 		}
+		if t.field != "" && syntaxV2(cfg) {
+			p, err := parseFieldPath(cfg, "field", t.field)
+			if err != nil {
+				return nil, err
+			}
+			t.path, t.tree = p, newPathTree([]fieldPath{p})
+		}
 		return t, nil
 	})...)
 	return out
@@ -56,6 +63,9 @@ type timestampConverter struct {
 	target    string
 	format    javaDate
 	precision string
+	path      fieldPath // field.syntax.version=V2 only
+	tree      *pathTree // path as a tree; nil under V1
+	schemas   schemaCache
 }
 
 func (t *timestampConverter) NeedsStructure() bool { return true }
@@ -132,6 +142,9 @@ func (t *timestampConverter) Apply(r *connectors.Record) (bool, error) {
 		side.set(r, ns, nv)
 		return true, nil
 	}
+	if t.tree != nil {
+		return t.applyPath(r, s, v)
+	}
 	if s == nil {
 		m, err := requireMap(v, "converting timestamp formats")
 		if err != nil {
@@ -169,6 +182,65 @@ func (t *timestampConverter) Apply(r *connectors.Record) (bool, error) {
 			return false, fmt.Errorf("field %s: %w", t.field, err)
 		}
 		_, out.Values[f.Index] = t.from(ts, f.Schema.Optional)
+	}
+	side.set(r, ns, out)
+	return true, nil
+}
+
+// applyPath is TimestampConverter under field.syntax.version=V2: the field
+// the path names is converted wherever it is nested; a null value or parent
+// stays null, a missing map key stays missing, and a path that is not in
+// the schema is an error, as a field name is under V1.
+func (t *timestampConverter) applyPath(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
+	side := sideOf(t.key)
+	if s == nil {
+		m, err := requireMap(v, "converting timestamp formats")
+		if err != nil {
+			return false, err
+		}
+		out, err := t.tree.updateMap(m, func(_ int, x any, present bool) (any, bool, error) {
+			if x == nil {
+				return x, present, nil
+			}
+			ts, err := t.toTime(nil, x)
+			if err != nil {
+				return nil, false, fmt.Errorf("field %s: %w", t.path, err)
+			}
+			_, nx := t.from(ts, true)
+			return nx, true, nil
+		})
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, out)
+		return true, nil
+	}
+	st, err := requireStruct(s, v, "converting timestamp formats")
+	if err != nil {
+		return false, err
+	}
+	if t.path.fieldOf(s) == nil {
+		return false, fmt.Errorf("unknown field: %s", t.path)
+	}
+	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		return t.tree.updateSchema(s, func(_ int, f schema.Field) (*schema.Schema, error) {
+			fs, _ := t.from(time.Time{}, f.Schema.Optional)
+			return fs, nil
+		})
+	})
+	if err != nil {
+		return false, err
+	}
+	out, err := t.tree.updateStruct(st, ns, func(_ int, old, _ *schema.Schema, x any) (any, error) {
+		ts, err := t.toTime(old, x)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", t.path, err)
+		}
+		_, nx := t.from(ts, old.Optional)
+		return nx, nil
+	})
+	if err != nil {
+		return false, err
 	}
 	side.set(r, ns, out)
 	return true, nil

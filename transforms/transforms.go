@@ -242,6 +242,10 @@ func (r *Registry) Parse(config map[string]string) (*Chain, []connectors.FieldEr
 		}
 		ccfg := connectors.NewConfig(spec, cfg)
 		t, err := p.NewTransform(ccfg)
+		if ce := (*configError)(nil); errors.As(err, &ce) {
+			errs = append(errs, connectors.FieldError{Field: prefix + ce.key, Reason: ce.reason})
+			continue
+		}
 		if err != nil {
 			errs = append(errs, connectors.FieldError{Field: key, Reason: err.Error()})
 			continue
