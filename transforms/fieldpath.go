@@ -142,17 +142,28 @@ func (p fieldPath) String() string {
 	return strings.Join(parts, ".")
 }
 
-// fieldOf returns the schema of the field the path names in s, or nil.
+// fieldOf returns the schema of the field the path names in s, or nil. A
+// field under an optional struct can be null, so its schema is made
+// optional (a copy) when a parent along the path is.
 func (p fieldPath) fieldOf(s *schema.Schema) *schema.Schema {
-	for _, step := range p {
+	optional := false
+	for i, step := range p {
 		if s == nil || s.Type != schema.Struct {
 			return nil
+		}
+		if i > 0 && s.Optional {
+			optional = true
 		}
 		f := s.Field(step)
 		if f == nil {
 			return nil
 		}
 		s = f.Schema
+	}
+	if optional && !s.Optional {
+		c := *s
+		c.Optional = true
+		s = &c
 	}
 	return s
 }
@@ -330,12 +341,12 @@ func (t *pathTree) selectSchema(s *schema.Schema, out *schema.Schema, paths []fi
 		k := t.kids[step]
 		f := s.Field(step)
 		if f == nil {
-			return fmt.Errorf("field does not exist: %s", paths[k.any()])
+			return fmt.Errorf("field does not exist: %s", paths[k.firstPath()])
 		}
 		fs := f.Schema
 		if k.end < 0 {
 			if fs.Type != schema.Struct {
-				return fmt.Errorf("field %s is not a struct: %s", step, paths[k.any()])
+				return fmt.Errorf("field %s is not a struct: %s", step, paths[k.firstPath()])
 			}
 			sub := copyBasics(fs)
 			if err := k.selectSchema(fs, sub, paths); err != nil {
@@ -348,8 +359,8 @@ func (t *pathTree) selectSchema(s *schema.Schema, out *schema.Schema, paths []fi
 	return nil
 }
 
-// any returns the index of one path at or under t.
-func (t *pathTree) any() int {
+// firstPath returns the index of one path at or under t.
+func (t *pathTree) firstPath() int {
 	for t.end < 0 {
 		t = t.kids[t.order[0]]
 	}

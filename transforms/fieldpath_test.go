@@ -507,3 +507,49 @@ func TestPathTreeOrder(t *testing.T) {
 		t.Errorf("%v, want %v", got, want)
 	}
 }
+
+// TestFieldPathsOptionalParents: a field under an optional struct can be
+// null, so ExtractField gives it an optional schema; under required
+// structs the schema is the field's own, shared by every record.
+func TestFieldPathsOptionalParents(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		field    string
+		optional bool
+	}{{"after.id", true}, {"before.id", true}, {"source.db", false}, {"op", false}, {"after", true}} {
+		cfg := transformConfig("ExtractField$Value", map[string]string{"field": c.field, "field.syntax.version": "V2"})
+		chain := chainOf(t, cfg)
+		s, v := nestedEnvelope()
+		r := connectors.Record{ValueSchema: s, ValueData: v}
+		if _, err := chain.Apply(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.ValueSchema.Optional != c.optional {
+			t.Errorf("%s: optional %v, want %v", c.field, r.ValueSchema.Optional, c.optional)
+		}
+		if s.Fields[1].Schema.Fields[0].Schema.Optional {
+			t.Fatal("the input schema changed")
+		}
+		if c.field == "source.db" && r.ValueSchema != s.Fields[3].Schema.Fields[0].Schema {
+			t.Errorf("%s: a copy of a schema that did not need one", c.field)
+		}
+	}
+}
+
+// TestReplaceFieldRenamePaths: under V2 a rename's new side is a name, or
+// the same path with another last step; moving a field elsewhere is
+// refused under the renames key.
+func TestReplaceFieldRenamePaths(t *testing.T) {
+	t.Parallel()
+	for _, renames := range []string{"after.name:full_name", "after.name:after.full_name", "`after`.name:`full_name`"} {
+		cfg := transformConfig("ReplaceField$Value", map[string]string{"renames": renames, "field.syntax.version": "V2"})
+		r := connectors.Record{ValueData: map[string]any{"after": map[string]any{"name": "ada"}}}
+		if _, err := chainOf(t, cfg).Apply(&r); err != nil || !reflect.DeepEqual(r.ValueData, map[string]any{"after": map[string]any{"full_name": "ada"}}) {
+			t.Errorf("%s: %#v %v", renames, r.ValueData, err)
+		}
+	}
+	cfg := transformConfig("ReplaceField$Value", map[string]string{"renames": "after.name:before.name", "field.syntax.version": "V2"})
+	if _, errs := Builtin().Parse(cfg); len(errs) != 1 || errs[0].Field != "transforms.x.renames" || !strings.Contains(errs[0].Reason, "renamed within its struct") {
+		t.Errorf("a rename that moves a field: %v", errs)
+	}
+}

@@ -139,9 +139,10 @@ func requireMap(v any, what string) (map[string]any, error) {
 }
 
 type extractField struct {
-	key   bool
-	field string
-	path  fieldPath // one step unless field.syntax.version=V2
+	key     bool
+	field   string
+	path    fieldPath // one step unless field.syntax.version=V2
+	schemas schemaCache
 }
 
 func (t *extractField) NeedsStructure() bool { return true }
@@ -164,9 +165,14 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	fs := t.path.fieldOf(s)
-	if fs == nil {
-		return false, fmt.Errorf("unknown field: %s", t.field)
+	fs, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		if fs := t.path.fieldOf(s); fs != nil {
+			return fs, nil
+		}
+		return nil, fmt.Errorf("unknown field: %s", t.field)
+	})
+	if err != nil {
+		return false, err
 	}
 	side.set(r, fs, t.path.structValue(st))
 	return true, nil
@@ -289,8 +295,16 @@ func (t *replaceField) parsePaths(cfg connectors.Config) error {
 		if err != nil {
 			return err
 		}
+		// to is the new name, or the same path with the last step changed.
+		toPath, err := parseFieldPath(cfg, "renames", strings.TrimSpace(to))
+		if err != nil {
+			return err
+		}
+		if len(toPath) > 1 && (len(toPath) != len(path) || !slices.Equal(toPath[:len(path)-1], path[:len(path)-1])) {
+			return &configError{key: "renames", reason: fmt.Sprintf("%q: a field is renamed within its struct or map: write %s:newname", p, path)}
+		}
 		from = append(from, path)
-		t.renameTo = append(t.renameTo, strings.TrimSpace(to))
+		t.renameTo = append(t.renameTo, toPath[len(toPath)-1])
 	}
 	t.renamT = newPathTree(from)
 	return nil
