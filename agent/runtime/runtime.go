@@ -193,6 +193,7 @@ func (r *Runtime) startTask(ctx context.Context, a Assignment) {
 // longer this agent's: its final state is reported STOPPED.
 func (r *Runtime) stopTask(t *task, forget bool) {
 	t.stop()
+	t.m.Close()
 	r.mu.Lock()
 	if cur, ok := r.tasks[t.ref]; ok && cur == t {
 		delete(r.tasks, t.ref)

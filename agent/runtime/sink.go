@@ -353,7 +353,7 @@ func (t *task) runSink(ctx context.Context, p *connectors.Plugin, cfg connectors
 			st.mu.Lock()
 			putStart := time.Now()
 			err := st.sink.Put(ctx, recs)
-			t.m.SinkPut(len(recs), time.Since(putStart))
+			t.m.SinkPut(len(recs), time.Since(putStart), err == nil)
 			if err == nil {
 				for topic, ps := range last {
 					m := st.put[topic]

@@ -68,7 +68,7 @@ var latencyBuckets = func(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 // Meter is Sluice's meter.
 func Meter() metric.Meter { return otel.Meter(Name) }
 
-// counter, histogram and gauge make instruments and fall back on no-ops
+// counter, seconds and sizes make instruments and fall back on no-ops
 // when a name is refused (which only a programming error causes).
 func counter(name, desc string) metric.Int64Counter {
 	c, err := Meter().Int64Counter(name, metric.WithDescription(desc))
@@ -93,14 +93,6 @@ func sizes(name, desc string) metric.Int64Histogram {
 		otel.Handle(err)
 	}
 	return h
-}
-
-func gauge(name, desc string) metric.Int64Gauge {
-	g, err := Meter().Int64Gauge(name, metric.WithDescription(desc))
-	if err != nil {
-		otel.Handle(err)
-	}
-	return g
 }
 
 // Observe registers an observable gauge whose callback reports its values
