@@ -352,7 +352,7 @@ func (cp *ControlPlane) leadWith(ctx context.Context, sess *concurrency.Session)
 	}
 	cp.log.Info("elected leader: scheduling")
 	cpInstruments()
-	cpm.leaderChanges.Add(ctx, 1)
+	cpm.leaderChanges.Add(ctx, 1, cp.replicaAttr())
 	cp.mu.Lock()
 	cp.leader = true
 	cp.mu.Unlock()

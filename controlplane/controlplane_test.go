@@ -82,7 +82,7 @@ func start(t *testing.T, reassign time.Duration, opts ...func(*Config)) (*Contro
 	}
 	waitFor(t, "a leader", func() bool {
 		res, err := c.Cluster.GetClusterStatus(context.Background(), connect.NewRequest(&sluicev1.GetClusterStatusRequest{}))
-		return err == nil && res.Msg.GetLeader() == "cp-test"
+		return err == nil && res.Msg.GetLeader() == cfg.Name
 	})
 	return cp, c
 }

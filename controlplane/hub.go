@@ -32,6 +32,16 @@ type hub struct {
 	// state is the in-memory copy; read under stateMu's read lock.
 	stateMu sync.RWMutex
 	state   *snapshot
+	// reported is what agents reported of each task's state (status
+	// keys), kept beside state for the task counts of /metrics.
+	reported map[taskKey]reportedState
+}
+
+// reportedState is what the hub keeps of a status record.
+type reportedState struct {
+	State string `json:"state"`
+	Agent string `json:"agent"`
+	Epoch int64  `json:"epoch"`
 }
 
 func newHub(cp *ControlPlane) *hub {
@@ -56,6 +66,10 @@ func (h *hub) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if next == 0 {
 			snap, err := load(ctx, h.cp.etcd, k)
+			var reported map[taskKey]reportedState
+			if err == nil {
+				reported, err = loadReported(ctx, h.cp.etcd, k, snap.rev)
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					h.cp.log.Warn("load state for sessions", "err", err)
@@ -64,7 +78,7 @@ func (h *hub) run(ctx context.Context) {
 				continue
 			}
 			h.stateMu.Lock()
-			h.state = snap
+			h.state, h.reported = snap, reported
 			h.stateMu.Unlock()
 			if snap.logLevel != nil {
 				h.cp.clusterLevel(snap.logLevel)
@@ -106,6 +120,7 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 	s := h.state
 	dirty := map[string]bool{}
 	every := false
+	lost := 0
 	touch := func(tk taskKey) {
 		if a, ok := s.assign[tk]; ok {
 			dirty[a.Agent] = true
@@ -188,6 +203,32 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 				h.cp.clusterLevel(ev.Kv.Value)
 			}
 			every = true
+		case strings.HasPrefix(rest, pfxAgents):
+			// Registrations come and go with sessions: kept for the agent
+			// counts of /metrics, they push nothing.
+			name := strings.TrimPrefix(rest, pfxAgents)
+			if put {
+				var a agentRecord
+				if json.Unmarshal(ev.Kv.Value, &a) == nil {
+					s.agents[name] = &a
+				}
+				continue
+			}
+			if old, ok := s.agents[name]; ok && !old.Draining && len(s.byAgent[name]) > 0 {
+				lost++ // gone with tasks, without draining them
+			}
+			delete(s.agents, name)
+		case strings.HasPrefix(rest, pfxStatus):
+			tk, ok := parseTaskKey(strings.TrimPrefix(rest, pfxStatus))
+			if !ok {
+				continue
+			}
+			var r reportedState
+			if !put || json.Unmarshal(ev.Kv.Value, &r) != nil {
+				delete(h.reported, tk)
+				continue
+			}
+			h.reported[tk] = r
 		case strings.HasPrefix(rest, pfxMoves):
 			tk, ok := parseTaskKey(strings.TrimPrefix(rest, pfxMoves))
 			if !ok {
@@ -205,10 +246,31 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			touch(tk)
 		}
 	}
+	if lost > 0 && h.cp.IsLeader() {
+		cpInstruments()
+		cpm.agentsLost.Add(context.Background(), int64(lost), h.cp.replicaAttr())
+	}
 	if every {
 		return nil
 	}
 	return dirty
+}
+
+// loadReported reads the task states agents reported, at rev.
+func loadReported(ctx context.Context, cli *clientv3.Client, k keys, rev int64) (map[taskKey]reportedState, error) {
+	resp, err := cli.Get(ctx, k.prefix+pfxStatus, clientv3.WithPrefix(), clientv3.WithRev(rev))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[taskKey]reportedState, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		tk, ok := parseTaskKey(strings.TrimPrefix(string(kv.Key), k.prefix+pfxStatus))
+		var r reportedState
+		if ok && json.Unmarshal(kv.Value, &r) == nil {
+			out[tk] = r
+		}
+	}
+	return out, nil
 }
 
 func cmpTask(a, b taskKey) int {

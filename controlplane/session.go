@@ -233,7 +233,7 @@ func (s *session) handle(ctx context.Context, m *sluicev1.SessionRequest) error 
 
 func (s *session) refuse(t *sluicev1.TaskRef, epoch int64, reason string) error {
 	cpInstruments()
-	cpm.refused.Add(context.Background(), 1)
+	cpm.refused.Add(context.Background(), 1, s.h.cp.replicaAttr())
 	s.h.cp.log.Info("report refused", "agent", s.agent, "connector", t.GetConnector(), "task", t.GetTask(), "epoch", epoch, "reason", reason)
 	return s.send(&sluicev1.SessionResponse{Msg: &sluicev1.SessionResponse_Refused{Refused: &sluicev1.Refused{
 		Task: t, Epoch: epoch, Reason: reason}}})

@@ -1,0 +1,119 @@
+package controlplane
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+)
+
+// scrape reads cp's /metrics: "name{labels}" -> value.
+func scrape(t *testing.T, cp *ControlPlane) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + cp.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// TestMetricsCountTasksAndAgents: the leader's /metrics counts a
+// connector's tasks by the state their agent reported (UNASSIGNED when none
+// did), its agents, and an agent lost with its tasks; a refused report and
+// the election are counted.
+func TestMetricsCountTasksAndAgents(t *testing.T) {
+	t.Parallel()
+	cp, c := start(t, time.Minute, func(cfg *Config) { cfg.Name = "cp-metrics" })
+	ctx := context.Background()
+	_, err := c.Connectors.ApplyConnector(ctx, connect.NewRequest(&sluicev1.ApplyConnectorRequest{Name: "mt",
+		Config: map[string]string{"connector.class": "test-source", "topic": "t", "tasks.max": "3"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := connectAgent(t, cp, "agent-mt")
+	tasks := a.assignments(3)
+	report := func(as *sluicev1.Assignment, epoch int64, st sluicev1.State) {
+		a.send(&sluicev1.SessionRequest{Msg: &sluicev1.SessionRequest_TaskState{TaskState: &sluicev1.TaskStateReport{
+			Task: as.GetTask(), Epoch: epoch, State: st}}})
+	}
+	report(tasks[0], tasks[0].GetEpoch(), sluicev1.State_STATE_RUNNING)
+	report(tasks[1], tasks[1].GetEpoch(), sluicev1.State_STATE_FAILED)
+	report(tasks[2], tasks[2].GetEpoch()-1, sluicev1.State_STATE_RUNNING) // stale: refused
+
+	tasksIn := func(state string) string {
+		return `sluice_connector_tasks{connector="mt",replica="cp-metrics",state="` + state + `"}`
+	}
+	agents := func(state string) string { return `sluice_agents{replica="cp-metrics",state="` + state + `"}` }
+	want := func(what string, w map[string]float64) {
+		t.Helper()
+		var m map[string]float64
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			m = scrape(t, cp)
+			ok := true
+			for k, v := range w {
+				if got, found := m[k]; !found || got != v {
+					ok = false
+				}
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				for k, v := range w {
+					t.Errorf("%s: %s = %v, want %v", what, k, m[k], v)
+				}
+				t.FailNow()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	want("tasks reported", map[string]float64{
+		tasksIn("RUNNING"): 1, tasksIn("FAILED"): 1, tasksIn("UNASSIGNED"): 1, tasksIn("PAUSED"): 0, tasksIn("STOPPED"): 0,
+		agents("live"): 1, agents("draining"): 0, agents("lost"): 0,
+		`sluice_controlplane_sessions{replica="cp-metrics"}`:              1,
+		`sluice_controlplane_leader{replica="cp-metrics"}`:                1,
+		`sluice_controlplane_assignments{replica="cp-metrics"}`:           3,
+		`sluice_controlplane_leader_elected_total{replica="cp-metrics"}`:  1,
+		`sluice_controlplane_reports_refused_total{replica="cp-metrics"}`: 1,
+	})
+
+	// The agent vanishes with its tasks (no drain): they wait a minute
+	// for it, UNASSIGNED, and the agent counts as lost.
+	a.stream.CloseRequest()
+	a.stream.CloseResponse()
+	want("agent lost", map[string]float64{
+		tasksIn("RUNNING"): 0, tasksIn("FAILED"): 0, tasksIn("UNASSIGNED"): 3,
+		agents("live"): 0, agents("lost"): 1,
+		`sluice_controlplane_agents_lost_total{replica="cp-metrics"}`: 1,
+	})
+
+	if _, err := c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: "mt"})); err != nil {
+		t.Fatal(err)
+	}
+	want("connector stopped", map[string]float64{tasksIn("STOPPED"): 3, tasksIn("UNASSIGNED"): 0})
+}
