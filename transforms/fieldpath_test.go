@@ -553,3 +553,53 @@ func TestReplaceFieldRenamePaths(t *testing.T) {
 		t.Errorf("a rename that moves a field: %v", errs)
 	}
 }
+
+// TestFieldPathsDocsExample: docs/transforms.md's example chain on a
+// Debezium change event: keyed by after.id, email masked in before and
+// after, amount cast, the source table name (a name with a dot) cast.
+func TestFieldPathsDocsExample(t *testing.T) {
+	t.Parallel()
+	chain := chainOf(t, map[string]string{
+		"transforms":                              "key,extract,mask,cast",
+		"transforms.key.type":                     "ValueToKey",
+		"transforms.key.fields":                   "after.id",
+		"transforms.key.field.syntax.version":     "V2",
+		"transforms.extract.type":                 "ExtractField$Key",
+		"transforms.extract.field":                "after.id",
+		"transforms.extract.field.syntax.version": "V2",
+		"transforms.mask.type":                    "MaskField$Value",
+		"transforms.mask.fields":                  "after.email,before.email",
+		"transforms.mask.field.syntax.version":    "V2",
+		"transforms.cast.type":                    "Cast$Value",
+		"transforms.cast.spec":                    "after.amount:float64,source.`table.name`:string",
+		"transforms.cast.field.syntax.version":    "V2",
+	})
+	row := &schema.Schema{Type: schema.Struct, Optional: true, Name: "shop.public.orders.Value"}
+	addField(row, "id", schema.Int64Schema())
+	addField(row, "email", schema.OptionalStringSchema())
+	addField(row, "amount", schema.Int32Schema())
+	src := &schema.Schema{Type: schema.Struct, Name: "io.debezium.connector.postgresql.Source"}
+	addField(src, "table.name", schema.Int32Schema())
+	env := &schema.Schema{Type: schema.Struct, Name: "shop.public.orders.Envelope"}
+	addField(env, "before", row)
+	addField(env, "after", row)
+	addField(env, "op", schema.StringSchema())
+	addField(env, "source", src)
+	after := &schema.StructValue{Schema: row, Values: []any{int64(42), "ada@example.com", int32(1250)}}
+	source := &schema.StructValue{Schema: src, Values: []any{int32(5)}}
+	r := connectors.Record{ValueSchema: env, ValueData: &schema.StructValue{Schema: env, Values: []any{nil, after, "c", source}}}
+	if _, err := chain.Apply(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.KeyData != int64(42) || r.KeySchema.Type != schema.Int64 || !r.KeySchema.Optional {
+		t.Errorf("key %v %s optional=%v, want 42, an optional int64 (after is optional)", r.KeyData, describe(r.KeySchema), r.KeySchema.Optional)
+	}
+	want := map[string]any{"before": nil, "after": map[string]any{"id": int64(42), "email": "", "amount": float64(1250)}, "op": "c",
+		"source": map[string]any{"table.name": "5"}}
+	if got := plain(r.ValueData); !reflect.DeepEqual(got, want) {
+		t.Errorf("value\n got %#v\nwant %#v", got, want)
+	}
+	if err := schema.Validate(r.ValueSchema, r.ValueData); err != nil {
+		t.Errorf("the value does not fit its schema: %v", err)
+	}
+}
