@@ -59,8 +59,8 @@ func parseFieldPath(cfg connectors.Config, key, text string) (fieldPath, error) 
 // parseV2 splits a V2 path into its steps.
 func parseV2(key, text string) (fieldPath, error) {
 	incomplete := func(open int) error {
-		return &configError{key: key, reason: fmt.Sprintf("incomplete backtick pair in path %q: the backtick at position %d is not closed; "+
-			"escape it with a backslash if it is part of the name", text, open)}
+		return &configError{key: key, reason: fmt.Sprintf("incomplete backtick pair in path %q: the backtick at position %d opens a quoted name "+
+			"that no backtick closes (before a dot or at the end of the path)", text, open)}
 	}
 	var steps fieldPath
 	for i := 0; i < len(text); {
