@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -182,18 +183,31 @@ func (p fieldPath) structValue(st *schema.StructValue) any {
 	return v
 }
 
-// mapValue returns the value the path names in a schemaless map (nil when a
-// step is missing or null).
-func (p fieldPath) mapValue(m map[string]any) any {
+// mapValue returns the value the path names in a schemaless map: nil when
+// a step is missing or null, an error when a parent is neither a map nor
+// null, as Kafka's nested field access.
+func (p fieldPath) mapValue(m map[string]any) (any, error) {
 	var v any = m
-	for _, step := range p {
-		cur, ok := v.(map[string]any)
-		if !ok {
-			return nil
+	for i, step := range p {
+		if v == nil {
+			return nil, nil
+		}
+		cur, err := nestedMap(v, p[:i])
+		if err != nil {
+			return nil, err
 		}
 		v = cur[step]
 	}
-	return v
+	return v, nil
+}
+
+// nestedMap is v, the value of parent, as a map.
+func nestedMap(v any, parent fieldPath) (map[string]any, error) {
+	cur, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("only Map objects supported in absence of schema for [nested field access], found: %T at %s", v, parent)
+	}
+	return cur, nil
 }
 
 // pathTree is a set of paths merged by their common steps, so that one walk
@@ -385,21 +399,24 @@ func (t *pathTree) selectStruct(in *schema.StructValue, out *schema.Schema) *sch
 }
 
 // selectMap builds a map of only the entries the paths name, nested as in
-// m; a missing or null entry, or a parent that is not a map, gives null.
-func (t *pathTree) selectMap(m map[string]any) map[string]any {
+// m; a missing or null entry gives null, a parent that is neither a map nor
+// null an error, as mapValue.
+func (t *pathTree) selectMap(m map[string]any, at fieldPath) (map[string]any, error) {
 	out := make(map[string]any, len(t.order))
 	for _, step := range t.order {
 		k := t.kids[step]
 		v := m[step]
-		if k.end < 0 {
-			sub, ok := v.(map[string]any)
-			if !ok || sub == nil {
-				out[step] = nil
-				continue
+		if k.end < 0 && v != nil {
+			path := append(slices.Clip(at), step)
+			sub, err := nestedMap(v, path)
+			if err != nil {
+				return nil, err
 			}
-			v = k.selectMap(sub)
+			if v, err = k.selectMap(sub, path); err != nil {
+				return nil, err
+			}
 		}
 		out[step] = v
 	}
-	return out
+	return out, nil
 }

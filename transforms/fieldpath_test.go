@@ -383,7 +383,10 @@ func TestFieldPathsSchemaless(t *testing.T) {
 		{name: "extract nested", typ: "ExtractField$Value", cfg: map[string]string{"field": "after.id"}, want: 7.0},
 		{name: "extract under a null parent", typ: "ExtractField$Value", cfg: map[string]string{"field": "before.id"}, want: nil},
 		{name: "extract under a missing parent", typ: "ExtractField$Value", cfg: map[string]string{"field": "nope.id"}, want: nil},
-		{name: "extract through a string", typ: "ExtractField$Value", cfg: map[string]string{"field": "op.id"}, want: nil},
+		{name: "extract through a string", typ: "ExtractField$Value", cfg: map[string]string{"field": "op.id"}, wantErr: "only Map objects supported in absence of schema for [nested field access], found: string at op"},
+		{name: "value to key through a string", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,source.db.x"}, wantErr: "found: string at source.db"},
+		{name: "header from through a string", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "op.x", "headers": "h", "operation": "copy"}, wantErr: "found: string at op"},
+		{name: "mask through a string is left alone", typ: "MaskField$Value", cfg: map[string]string{"fields": "op.x"}, want: nestedEnvelopeMap()},
 		{name: "extract a dotted name", typ: "ExtractField$Value", cfg: map[string]string{"field": "`a.b`.c"}, want: "dotted"},
 		{name: "extract a dotted name without backticks", typ: "ExtractField$Value", cfg: map[string]string{"field": "a.b.c"}, want: nil},
 

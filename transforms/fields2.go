@@ -158,7 +158,11 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		side.set(r, nil, t.path.mapValue(m))
+		x, err := t.path.mapValue(m)
+		if err != nil {
+			return false, err
+		}
+		side.set(r, nil, x)
 		return true, nil
 	}
 	st, err := requireStruct(s, v, "field extraction")
@@ -238,7 +242,11 @@ func (t *valueToKey) applyPaths(r *connectors.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		sideOf(true).set(r, nil, t.tree.selectMap(m))
+		key, err := t.tree.selectMap(m, nil)
+		if err != nil {
+			return false, err
+		}
+		sideOf(true).set(r, nil, key)
 		return true, nil
 	}
 	st, err := requireStruct(r.ValueSchema, r.ValueData, "copying fields from value to key")

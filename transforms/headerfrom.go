@@ -149,7 +149,11 @@ func (t *headerFrom) applyPaths(r *connectors.Record, s *schema.Schema, v any) (
 			return false, err
 		}
 		for i, p := range t.paths {
-			r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.mapValue(m))})
+			x, err := p.mapValue(m)
+			if err != nil {
+				return false, err
+			}
+			r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(x)})
 		}
 		if !t.move {
 			return true, nil
