@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -23,6 +25,16 @@ type jsonConverter struct {
 	schemasEnable    bool
 	decimalNumeric   bool
 	replaceNullValue bool
+
+	// schemas caches each schema's rendered JSON (schemas.cache.size, as
+	// Kafka's JsonConverter does): a record's schema is most of its bytes,
+	// and records of one source share one schema object. Keyed by the
+	// schema's identity: a schema does not change once records carry it.
+	mu        sync.Mutex
+	schemas   map[*schema.Schema][]byte
+	cacheSize int
+	// lastLen sizes the next record's buffer.
+	lastLen atomic.Int64
 }
 
 func newJSON(opts map[string]string, _ bool) (Converter, error) {
@@ -41,10 +53,13 @@ func newJSON(opts map[string]string, _ bool) (Converter, error) {
 	default:
 		return nil, &optionError{"decimal.format", fmt.Sprintf("%q is not BASE64 or NUMERIC", opts["decimal.format"])}
 	}
+	c.cacheSize = 1000
 	if v, ok := opts["schemas.cache.size"]; ok {
-		if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
-			return nil, &optionError{"schemas.cache.size", fmt.Sprintf("%q is not a whole number", v)}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return nil, &optionError{"schemas.cache.size", fmt.Sprintf("%q is not a whole number of 0 or more", v)}
 		}
+		c.cacheSize = n
 	}
 	return c, nil
 }
@@ -58,20 +73,48 @@ func (c *jsonConverter) FromConnect(_ string, s *schema.Schema, data any) ([]byt
 	if s == nil && data == nil {
 		return nil, nil
 	}
-	buf := make([]byte, 0, 64)
+	buf := make([]byte, 0, max(64, c.lastLen.Load()+c.lastLen.Load()/8))
 	var err error
 	if c.schemasEnable {
 		buf = append(buf, `{"schema":`...)
-		if buf, err = appendSchema(buf, s); err != nil {
+		if buf, err = c.appendCachedSchema(buf, s); err != nil {
 			return nil, err
 		}
 		buf = append(buf, `,"payload":`...)
 		if buf, err = c.appendValue(buf, s, data); err != nil {
 			return nil, err
 		}
-		return append(buf, '}'), nil
+		buf = append(buf, '}')
+	} else if buf, err = c.appendValue(buf, s, data); err != nil {
+		return nil, err
 	}
-	return c.appendValue(buf, s, data)
+	c.lastLen.Store(int64(len(buf)))
+	return buf, nil
+}
+
+// appendCachedSchema writes s's JSON, rendered once per schema object.
+func (c *jsonConverter) appendCachedSchema(buf []byte, s *schema.Schema) ([]byte, error) {
+	if s == nil || c.cacheSize == 0 {
+		return appendSchema(buf, s)
+	}
+	c.mu.Lock()
+	js, ok := c.schemas[s]
+	c.mu.Unlock()
+	if ok {
+		return append(buf, js...), nil
+	}
+	start := len(buf)
+	buf, err := appendSchema(buf, s)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.schemas == nil || len(c.schemas) >= c.cacheSize {
+		c.schemas = make(map[*schema.Schema][]byte, min(c.cacheSize, 64))
+	}
+	c.schemas[s] = append([]byte(nil), buf[start:]...)
+	c.mu.Unlock()
+	return buf, nil
 }
 
 // appendSchema writes s as JsonConverter's asJsonSchema does, in its key
