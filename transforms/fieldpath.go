@@ -287,11 +287,13 @@ func (t *pathTree) updateSchema(s *schema.Schema, leaf leafSchema) (*schema.Sche
 // null struct along a path stays null.
 func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, leaf leafValue) (*schema.StructValue, error) {
 	nv := schema.NewStruct(out)
+	j := 0 // out's fields are in's, in order, less the dropped ones
 	for _, f := range in.Schema.Fields {
-		of := out.Field(f.Name)
-		if of == nil {
+		if j >= len(out.Fields) || out.Fields[j].Name != f.Name {
 			continue // dropped
 		}
+		of := &out.Fields[j]
+		j++
 		v := in.Values[f.Index]
 		if k := t.kids[f.Name]; k != nil && v != nil {
 			var err error
