@@ -29,6 +29,7 @@ var classes = []struct {
 	{StringClass, []string{"string", "StringConverter"}, newString},
 	{ByteArrayClass, []string{"bytes", "bytearray", "ByteArrayConverter"}, newByteArray},
 	{JSONClass, []string{"json", "JsonConverter"}, newJSON},
+	{AvroClass, []string{"avro", "AvroConverter"}, newAvro},
 }
 
 // Classes lists the Kafka class names of the converters.
@@ -55,7 +56,7 @@ func New(class string, options map[string]string, isKey bool) (Converter, error)
 			}
 		}
 	}
-	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, %s", class, strings.Join(Classes(), ", "))
+	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, avro, %s", class, strings.Join(Classes(), ", "))
 }
 
 // FromConfig makes the key (isKey) or value converter of a connector config:
