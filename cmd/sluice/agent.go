@@ -31,8 +31,14 @@ func newAgentCmd(g *globalFlags) *cobra.Command {
 		Long: `Run an agent. It opens a session with a control plane replica, registers
 under --name with its --labels, and runs the tasks it is assigned, moving data
 through the Kafka cluster given by --kafka. If the control plane goes away, the
-agent keeps its tasks running and reconnects, trying each replica in turn.`,
+agent keeps its tasks running and reconnects, trying each replica in turn.
+
+With --metrics ADDR it serves Prometheus metrics at http://ADDR/metrics: its
+tasks' Kafka Connect metrics (records polled, written, read and sent, sink
+lag, batch and commit times, errors) and its tasks by state (docs/metrics.md).
+Off by default, so that several agents can share a host.`,
 		Example: `  sluice agent --server http://127.0.0.1:8083 --kafka 127.0.0.1:9092 --name agent-1 --labels region=eu-west-1,zone=b
+  sluice agent --server http://cp-1:8083 --kafka kafka-1:9092 --name agent-2 --metrics :9464
   sluice agent list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

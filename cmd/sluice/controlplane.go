@@ -25,7 +25,12 @@ sessions, and, when elected leader through etcd, schedules tasks onto agents.
 
 Without --etcd it runs an embedded single-node etcd in --data-dir: fine for one
 machine. With --etcd it uses that cluster, and any number of replicas can
-share it.`,
+share it.
+
+Prometheus metrics are served at /metrics on the API port: the replica's
+sessions, leadership and etcd latency, and, from the leader, every
+connector's tasks by state and the agents live, draining or lost
+(docs/metrics.md).`,
 		Example: `  sluice controlplane
   sluice controlplane --listen 127.0.0.1:8083 --etcd 127.0.0.1:2379 --name cp-1 --kafka 127.0.0.1:9092`,
 		Args: cobra.NoArgs,

@@ -39,7 +39,10 @@ Kafka broker does). State is kept in --data-dir, so a restart picks up where
 it left off.
 
 With --demo it also creates a demo pipeline: datagen -> topic sluice-demo ->
-file-sink writing <data-dir>/demo-out.txt.`,
+file-sink writing <data-dir>/demo-out.txt.
+
+Prometheus metrics, the control plane's and the agent's, are served at
+/metrics on --listen (docs/metrics.md).`,
 		Example: `  sluice dev
   sluice dev --demo
   sluice dev --kafka 127.0.0.1:9092 --data-dir /tmp/sluice`,
@@ -168,18 +171,20 @@ func printDevHelp(cmd *cobra.Command, server string, brokers []string, dataDir s
 	fmt.Fprintf(w, `
 Sluice dev is running.
   API (gRPC, gRPC-Web, Connect):  %s
+  Prometheus metrics:             %s/metrics
   Kafka:                          %v
   data:                           %s
 
 Try, from another terminal:
   bin/sluice agent list
   bin/sluice connector list
-`, server, brokers, dataDir)
+`, server, server, brokers, dataDir)
 	if demo {
 		fmt.Fprintf(w, `  bin/sluice connector status demo-datagen
   bin/sluice connector status demo-file-sink -o json
   tail -f %s
-`, filepath.Join(dataDir, "demo-out.txt"))
+  curl -s %s/metrics | grep -E '^sluice_(source_record_write|sink_record_send)_total'
+`, filepath.Join(dataDir, "demo-out.txt"), server)
 	}
 	fmt.Fprintf(w, `  grpcurl -plaintext %s list
   bin/sluice connector apply -f examples/file-copy.yaml
