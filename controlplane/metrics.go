@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -90,6 +91,19 @@ func (cp *ControlPlane) observe() func() {
 						obs(n, replica, attribute.String("connector", c), attribute.String("state", st))
 					}
 				}
+			}),
+		telemetry.Observe("sluice_connector_status",
+			"1 per connector, labelled with its type (source, sink), connector.class and state (RUNNING, PAUSED, STOPPED), reported by the leader (Kafka Connect: connector-metrics connector-type, connector-class, status).",
+			func(obs func(int64, ...attribute.KeyValue)) {
+				if !cp.IsLeader() {
+					return
+				}
+				cp.hub.read(func(s *snapshot) {
+					for name, c := range s.connectors {
+						obs(1, replica, attribute.String("connector", name), attribute.String("type", c.Type),
+							attribute.String("class", c.Config["connector.class"]), attribute.String("state", cmp.Or(c.TargetState, targetRunning)))
+					}
+				})
 			}),
 		telemetry.Observe("sluice_agents",
 			"Agents by state, reported by the leader: live, draining (stopping), lost (gone without draining; their tasks wait --reassign-delay for them).",

@@ -95,11 +95,12 @@ func TestMetricsCountTasksAndAgents(t *testing.T) {
 	want("tasks reported", map[string]float64{
 		tasksIn("RUNNING"): 1, tasksIn("FAILED"): 1, tasksIn("UNASSIGNED"): 1, tasksIn("PAUSED"): 0, tasksIn("STOPPED"): 0,
 		agents("live"): 1, agents("draining"): 0, agents("lost"): 0,
-		`sluice_controlplane_sessions{replica="cp-metrics"}`:              1,
-		`sluice_controlplane_leader{replica="cp-metrics"}`:                1,
-		`sluice_controlplane_assignments{replica="cp-metrics"}`:           3,
-		`sluice_controlplane_leader_elected_total{replica="cp-metrics"}`:  1,
-		`sluice_controlplane_reports_refused_total{replica="cp-metrics"}`: 1,
+		`sluice_connector_status{class="test-source",connector="mt",replica="cp-metrics",state="RUNNING",type="source"}`: 1,
+		`sluice_controlplane_sessions{replica="cp-metrics"}`:                                                             1,
+		`sluice_controlplane_leader{replica="cp-metrics"}`:                                                               1,
+		`sluice_controlplane_assignments{replica="cp-metrics"}`:                                                          3,
+		`sluice_controlplane_leader_elected_total{replica="cp-metrics"}`:                                                 1,
+		`sluice_controlplane_reports_refused_total{replica="cp-metrics"}`:                                                1,
 	})
 
 	// The agent vanishes with its tasks (no drain): they wait a minute
@@ -115,5 +116,9 @@ func TestMetricsCountTasksAndAgents(t *testing.T) {
 	if _, err := c.Connectors.StopConnector(ctx, connect.NewRequest(&sluicev1.StopConnectorRequest{Name: "mt"})); err != nil {
 		t.Fatal(err)
 	}
-	want("connector stopped", map[string]float64{tasksIn("STOPPED"): 3, tasksIn("UNASSIGNED"): 0})
+	want("connector stopped", map[string]float64{tasksIn("STOPPED"): 3, tasksIn("UNASSIGNED"): 0,
+		`sluice_connector_status{class="test-source",connector="mt",replica="cp-metrics",state="STOPPED",type="source"}`: 1})
+	if _, ok := scrape(t, cp)[`sluice_connector_status{class="test-source",connector="mt",replica="cp-metrics",state="RUNNING",type="source"}`]; ok {
+		t.Error("a stopped connector is still reported RUNNING")
+	}
 }
