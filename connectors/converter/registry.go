@@ -30,6 +30,7 @@ var classes = []struct {
 	{ByteArrayClass, []string{"bytes", "bytearray", "ByteArrayConverter"}, newByteArray},
 	{JSONClass, []string{"json", "JsonConverter"}, newJSON},
 	{AvroClass, []string{"avro", "AvroConverter"}, newAvro},
+	{JSONSchemaClass, []string{"jsonschema", "JsonSchemaConverter"}, newJSONSchema},
 }
 
 // Classes lists the Kafka class names of the converters.
@@ -56,7 +57,7 @@ func New(class string, options map[string]string, isKey bool) (Converter, error)
 			}
 		}
 	}
-	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, avro, %s", class, strings.Join(Classes(), ", "))
+	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, avro, jsonschema, %s", class, strings.Join(Classes(), ", "))
 }
 
 // FromConfig makes the key (isKey) or value converter of a connector config:
