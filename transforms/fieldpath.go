@@ -3,7 +3,6 @@ package transforms
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/connectors"
@@ -143,30 +142,39 @@ func (p fieldPath) String() string {
 	return strings.Join(parts, ".")
 }
 
-// fieldOf returns the schema of the field the path names in s, or nil. A
-// field under an optional struct can be null, so its schema is made
-// optional (a copy) when a parent along the path is.
-func (p fieldPath) fieldOf(s *schema.Schema) *schema.Schema {
-	optional := false
+// lookup returns the schema of the field the path names in s (nil when a
+// step is missing or goes through a field that is not a struct) and whether
+// a struct along the way, below the top, is optional. It does not allocate,
+// so a transform can check a path on every record.
+func (p fieldPath) lookup(s *schema.Schema) (fs *schema.Schema, underOptional bool) {
 	for i, step := range p {
 		if s == nil || s.Type != schema.Struct {
-			return nil
+			return nil, false
 		}
 		if i > 0 && s.Optional {
-			optional = true
+			underOptional = true
 		}
 		f := s.Field(step)
 		if f == nil {
-			return nil
+			return nil, false
 		}
 		s = f.Schema
 	}
-	if optional && !s.Optional {
-		c := *s
+	return s, underOptional
+}
+
+// fieldOf returns the schema of the field the path names in s, or nil. A
+// field under an optional struct can be null, so its schema is made
+// optional (a copy) when a parent along the path is; callers cache it per
+// input schema.
+func (p fieldPath) fieldOf(s *schema.Schema) *schema.Schema {
+	fs, underOptional := p.lookup(s)
+	if fs != nil && underOptional && !fs.Optional {
+		c := *fs
 		c.Optional = true
-		s = &c
+		fs = &c
 	}
-	return s
+	return fs
 }
 
 // structValue returns the value the path names in st (nil when a step is
@@ -175,10 +183,14 @@ func (p fieldPath) structValue(st *schema.StructValue) any {
 	var v any = st
 	for _, step := range p {
 		cur, ok := v.(*schema.StructValue)
-		if !ok || cur == nil || cur.Schema.Field(step) == nil {
+		if !ok || cur == nil {
 			return nil
 		}
-		v = cur.Get(step)
+		f := cur.Schema.Field(step)
+		if f == nil {
+			return nil
+		}
+		v = cur.Values[f.Index]
 	}
 	return v
 }
@@ -345,80 +357,6 @@ func (t *pathTree) updateMap(m map[string]any, leaf leafMapValue) (map[string]an
 			}
 			out[step] = nv
 		}
-	}
-	return out, nil
-}
-
-// selectSchema builds a struct schema of only the fields the paths name,
-// nested as in s (ValueToKey's key); structs along the paths keep their
-// name, version and optionality. A path that is not in s is an error.
-func (t *pathTree) selectSchema(s *schema.Schema, out *schema.Schema, paths []fieldPath) error {
-	for _, step := range t.order {
-		k := t.kids[step]
-		f := s.Field(step)
-		if f == nil {
-			return fmt.Errorf("field does not exist: %s", paths[k.firstPath()])
-		}
-		fs := f.Schema
-		if k.end < 0 {
-			if fs.Type != schema.Struct {
-				return fmt.Errorf("field %s is not a struct: %s", step, paths[k.firstPath()])
-			}
-			sub := copyBasics(fs)
-			if err := k.selectSchema(fs, sub, paths); err != nil {
-				return err
-			}
-			fs = sub
-		}
-		addField(out, step, fs)
-	}
-	return nil
-}
-
-// firstPath returns the index of one path at or under t.
-func (t *pathTree) firstPath() int {
-	for t.end < 0 {
-		t = t.kids[t.order[0]]
-	}
-	return t.end
-}
-
-// selectStruct fills a value of schema out (made by selectSchema) from in.
-func (t *pathTree) selectStruct(in *schema.StructValue, out *schema.Schema) *schema.StructValue {
-	nv := schema.NewStruct(out)
-	for _, f := range out.Fields {
-		v := in.Get(f.Name)
-		if k := t.kids[f.Name]; k.end < 0 {
-			sub, ok := v.(*schema.StructValue)
-			if !ok || sub == nil {
-				continue // a null parent stays null
-			}
-			v = k.selectStruct(sub, f.Schema)
-		}
-		nv.Values[f.Index] = v
-	}
-	return nv
-}
-
-// selectMap builds a map of only the entries the paths name, nested as in
-// m; a missing or null entry gives null, a parent that is neither a map nor
-// null an error, as mapValue.
-func (t *pathTree) selectMap(m map[string]any, at fieldPath) (map[string]any, error) {
-	out := make(map[string]any, len(t.order))
-	for _, step := range t.order {
-		k := t.kids[step]
-		v := m[step]
-		if k.end < 0 && v != nil {
-			path := append(slices.Clip(at), step)
-			sub, err := nestedMap(v, path)
-			if err != nil {
-				return nil, err
-			}
-			if v, err = k.selectMap(sub, path); err != nil {
-				return nil, err
-			}
-		}
-		out[step] = v
 	}
 	return out, nil
 }

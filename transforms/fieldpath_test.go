@@ -33,6 +33,25 @@ func TestFieldPathSyntax(t *testing.T) {
 		{"a.", []string{"a", ""}},
 		{"a..b", []string{"a", "", "b"}},
 		{"", []string{""}},
+		// Kafka's FieldPathNotationTest: empty steps, backticks that do
+		// not wrap a step, and a backslash escaping a backtick before a dot.
+		{"..", []string{"", "", ""}},
+		{"foo..", []string{"foo", "", ""}},
+		{".bar.", []string{"", "bar", ""}},
+		{"..baz", []string{"", "", "baz"}},
+		{"foo`bar`baz", []string{"foo`bar`baz"}},
+		{"`foo.bar.baz`", []string{"foo.bar.baz"}},
+		{"foo.`bar`.baz", []string{"foo", "bar", "baz"}},
+		{"foo.``bar.baz`", []string{"foo", "`bar.baz"}},
+		{"foo.`bar.baz``", []string{"foo", "bar.baz`"}},
+		{"foo.`ba`r.baz`", []string{"foo", "ba`r.baz"}},
+		{"foo.ba`r.baz", []string{"foo", "ba`r", "baz"}},
+		{"foo.``bar``.baz", []string{"foo", "`bar`", "baz"}},
+		{"``foo.bar.baz``", []string{"`foo.bar.baz`"}},
+		{"foo.`bar\\`.baz`", []string{"foo", "bar`.baz"}},
+		{"foo.`bar.`baz`", []string{"foo", "bar.`baz"}},
+		{"foo.`bar\\`.`baz`", []string{"foo", "bar`.`baz"}},
+		{"foo.`bar\\\\`.\\`baz`", []string{"foo", "bar\\`.\\`baz"}},
 	} {
 		got, err := parseFieldPath(v2, "field", c.in)
 		if err != nil || fmt.Sprintf("%q", []string(got)) != fmt.Sprintf("%q", c.want) {
@@ -45,7 +64,7 @@ func TestFieldPathSyntax(t *testing.T) {
 	for _, c := range []struct {
 		in  string
 		pos int
-	}{{"`a.b", 0}, {"a.`b", 2}, {"`a\\`", 0}, {"x.`a\\`.b", 2}} {
+	}{{"`a.b", 0}, {"a.`b", 2}, {"`a\\`", 0}, {"x.`a\\`.b", 2}, {"foo.bar.`baz", 8}, {"foo.bar.`baz\\`", 8}} {
 		_, err := parseFieldPath(v2, "field", c.in)
 		if err == nil || !strings.Contains(err.Error(), "field: incomplete backtick pair") || !strings.Contains(err.Error(), fmt.Sprintf("position %d", c.pos)) {
 			t.Errorf("V2 %q: %v, want an incomplete backtick error naming the key and position %d", c.in, err, c.pos)
@@ -233,13 +252,18 @@ func TestFieldPathsWithSchema(t *testing.T) {
 		{name: "extract unknown", typ: "ExtractField$Value", cfg: map[string]string{"field": "after.nope"}, wantErr: "unknown field: after.nope"},
 		{name: "extract through a primitive", typ: "ExtractField$Value", cfg: map[string]string{"field": "op.x"}, wantErr: "unknown field: op.x"},
 
+		// ValueToKey's key is flat, one field per path named as written, as
+		// Kafka's; a field under an optional struct is optional in the key.
 		{name: "value to key nested", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,op"}, key: true,
-			wantSchema: "struct{after?:struct(row){id:int64},op:string}", want: map[string]any{"after": map[string]any{"id": int64(7)}, "op": "c"}},
+			wantSchema: "struct{after.id?:int64,op:string}", want: map[string]any{"after.id": int64(7), "op": "c"}},
 		{name: "value to key siblings share a parent", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,after.name,source.`table.name`"}, key: true,
-			wantSchema: "struct{after?:struct(row){id:int64,name?:string},source:struct(source){table.name:string}}",
-			want:       map[string]any{"after": map[string]any{"id": int64(7), "name": "ada"}, "source": map[string]any{"table.name": "public.users"}}},
+			wantSchema: "struct{after.id?:int64,after.name?:string,source.`table.name`:string}",
+			want:       map[string]any{"after.id": int64(7), "after.name": "ada", "source.`table.name`": "public.users"}},
 		{name: "value to key null parent", typ: "ValueToKey", cfg: map[string]string{"fields": "before.id"}, key: true,
-			wantSchema: "struct{before?:struct(row){id:int64}}", want: map[string]any{"before": nil}},
+			wantSchema: "struct{before.id?:int64}", want: map[string]any{"before.id": nil}},
+		{name: "value to key a whole struct", typ: "ValueToKey", cfg: map[string]string{"fields": "source"}, key: true,
+			wantSchema: "struct{source:struct(source){db:string,table.name:string}}",
+			want:       map[string]any{"source": map[string]any{"db": "shop", "table.name": "public.users"}}},
 		{name: "value to key unknown", typ: "ValueToKey", cfg: map[string]string{"fields": "after.nope"}, wantErr: "field does not exist: after.nope"},
 
 		{name: "mask nested", typ: "MaskField$Value", cfg: map[string]string{"fields": "after.name,after.id,before.name,after.nope"},
@@ -390,8 +414,8 @@ func TestFieldPathsSchemaless(t *testing.T) {
 		{name: "extract a dotted name", typ: "ExtractField$Value", cfg: map[string]string{"field": "`a.b`.c"}, want: "dotted"},
 		{name: "extract a dotted name without backticks", typ: "ExtractField$Value", cfg: map[string]string{"field": "a.b.c"}, want: nil},
 
-		{name: "value to key nested", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,`a.b`.c,before.id,nope"}, key: true,
-			want: map[string]any{"after": map[string]any{"id": 7.0}, "a.b": map[string]any{"c": "dotted"}, "before": nil, "nope": nil}},
+		{name: "value to key nested", typ: "ValueToKey", cfg: map[string]string{"fields": "after.id,`a.b`.c,before.id,nope.x,op"}, key: true,
+			want: map[string]any{"after.id": 7.0, "`a.b`.c": "dotted", "before.id": nil, "nope.x": nil, "op": "c"}},
 
 		{name: "mask nested", typ: "MaskField$Value", cfg: map[string]string{"fields": "after.name,after.id,before.id,nope.x,after.nope"},
 			want: envWith(func(m map[string]any) { m["after"] = map[string]any{"id": 0.0, "name": "", "ts": 1700000000000.0} })},
@@ -558,7 +582,8 @@ func TestReplaceFieldRenamePaths(t *testing.T) {
 }
 
 // TestFieldPathsDocsExample: docs/transforms.md's example chain on a
-// Debezium change event: keyed by after.id, email masked in before and
+// Debezium change event: keyed by after.id (ValueToKey's key field is
+// named "after.id", so ExtractField quotes it), email masked in before and
 // after, amount cast, the source table name (a name with a dot) cast.
 func TestFieldPathsDocsExample(t *testing.T) {
 	t.Parallel()
@@ -568,7 +593,7 @@ func TestFieldPathsDocsExample(t *testing.T) {
 		"transforms.key.fields":                   "after.id",
 		"transforms.key.field.syntax.version":     "V2",
 		"transforms.extract.type":                 "ExtractField$Key",
-		"transforms.extract.field":                "after.id",
+		"transforms.extract.field":                "`after.id`",
 		"transforms.extract.field.syntax.version": "V2",
 		"transforms.mask.type":                    "MaskField$Value",
 		"transforms.mask.fields":                  "after.email,before.email",
@@ -647,5 +672,25 @@ func BenchmarkFieldPaths(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestValueToKeyV1AndV2: the same fields=a.b takes the top-level "a.b"
+// under V1 and field b of a under V2; either way the key field is named
+// "a.b", as in Kafka.
+func TestValueToKeyV1AndV2(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		version string
+		want    any
+	}{{"", "top"}, {"V1", "top"}, {"V2", "nested"}} {
+		cfg := transformConfig("ValueToKey", map[string]string{"fields": "a.b"})
+		if c.version != "" {
+			cfg["transforms.x.field.syntax.version"] = c.version
+		}
+		r := connectors.Record{ValueData: map[string]any{"a.b": "top", "a": map[string]any{"b": "nested"}}}
+		if _, err := chainOf(t, cfg).Apply(&r); err != nil || !reflect.DeepEqual(r.KeyData, map[string]any{"a.b": c.want}) {
+			t.Errorf("%q: key %#v %v, want {a.b: %v}", c.version, r.KeyData, err, c.want)
+		}
 	}
 }

@@ -20,19 +20,16 @@ func morePlugins() []Plugin {
 		Spec: connectors.Spec{Fields: []connectors.Field{
 			{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 				Doc: "Field names on the record value to extract as the record key; with field.syntax.version=V2 paths to nested fields, " +
-					"which the key keeps nested."},
+					"each a key field named by its path as written (after.id)."},
 			fieldSyntaxField,
 		}},
 		NewTransform: func(cfg connectors.Config) (Transform, error) {
-			t := &valueToKey{fields: cfg.List("fields")}
-			if syntaxV2(cfg) {
-				paths, err := parseFieldPaths(cfg, "fields", t.fields)
-				if err != nil {
-					return nil, err
-				}
-				t.paths, t.tree = paths, newPathTree(paths)
+			fields := cfg.List("fields")
+			paths, err := parseFieldPaths(cfg, "fields", fields)
+			if err != nil {
+				return nil, err
 			}
-			return t, nil
+			return &valueToKey{fields: fields, paths: paths}, nil
 		},
 	}}
 	out = append(out, keyValue("ExtractField", "Replaces the data with one of its fields (a struct with a schema, a map without).", connectors.Spec{Fields: []connectors.Field{
@@ -183,26 +180,32 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 }
 
 type valueToKey struct {
+	// fields name the key's fields; paths are where their values are in
+	// the value, one step each under V1.
 	fields  []string
-	paths   []fieldPath // field.syntax.version=V2 only
-	tree    *pathTree   // the paths merged; nil under V1
+	paths   []fieldPath
 	schemas schemaCache
 }
 
 func (t *valueToKey) NeedsStructure() bool { return true }
 
+// Apply builds the key as Kafka's ValueToKey does: one field per configured
+// field, named as configured. Under field.syntax.version=V2 a field is a
+// path and the key stays flat, as in Kafka (fields=after.id,op gives the
+// key {"after.id": ..., "op": ...}); a missing or null parent gives null.
 func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
-	if t.tree != nil {
-		return t.applyPaths(r)
-	}
 	if r.ValueSchema == nil {
 		m, err := requireMap(r.ValueData, "copying fields from value to key")
 		if err != nil {
 			return false, err
 		}
 		key := make(map[string]any, len(t.fields))
-		for _, f := range t.fields {
-			key[f] = m[f]
+		for i, p := range t.paths {
+			x, err := p.mapValue(m)
+			if err != nil {
+				return false, err
+			}
+			key[t.fields[i]] = x
 		}
 		sideOf(true).set(r, nil, key)
 		return true, nil
@@ -213,12 +216,12 @@ func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
 	}
 	ks, err := t.schemas.get(r.ValueSchema, func() (*schema.Schema, error) {
 		b := schema.NewStructBuilder()
-		for _, name := range t.fields {
-			f := r.ValueSchema.Field(name)
-			if f == nil {
-				return nil, fmt.Errorf("field does not exist: %s", name)
+		for i, p := range t.paths {
+			fs := p.fieldOf(r.ValueSchema)
+			if fs == nil {
+				return nil, fmt.Errorf("field does not exist: %s", t.fields[i])
 			}
-			b.Field(name, f.Schema)
+			b.Field(t.fields[i], fs)
 		}
 		return b.Build(), nil
 	})
@@ -226,44 +229,10 @@ func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
 		return false, err
 	}
 	key := schema.NewStruct(ks)
-	for i, name := range t.fields {
-		key.Values[i] = st.Get(name)
+	for i, p := range t.paths {
+		key.Values[i] = p.structValue(st)
 	}
 	sideOf(true).set(r, ks, key)
-	return true, nil
-}
-
-// applyPaths is ValueToKey under field.syntax.version=V2: the key holds the
-// fields the paths name, nested as in the value (fields=a.b gives the key
-// {a: {b: ...}}); a null parent gives a null parent in the key.
-func (t *valueToKey) applyPaths(r *connectors.Record) (bool, error) {
-	if r.ValueSchema == nil {
-		m, err := requireMap(r.ValueData, "copying fields from value to key")
-		if err != nil {
-			return false, err
-		}
-		key, err := t.tree.selectMap(m, nil)
-		if err != nil {
-			return false, err
-		}
-		sideOf(true).set(r, nil, key)
-		return true, nil
-	}
-	st, err := requireStruct(r.ValueSchema, r.ValueData, "copying fields from value to key")
-	if err != nil {
-		return false, err
-	}
-	ks, err := t.schemas.get(r.ValueSchema, func() (*schema.Schema, error) {
-		ks := schema.NewStructBuilder().Build()
-		if err := t.tree.selectSchema(r.ValueSchema, ks, t.paths); err != nil {
-			return nil, err
-		}
-		return ks, nil
-	})
-	if err != nil {
-		return false, err
-	}
-	sideOf(true).set(r, ks, t.tree.selectStruct(st, ks))
 	return true, nil
 }
 

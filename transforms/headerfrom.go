@@ -170,8 +170,8 @@ func (t *headerFrom) applyPaths(r *connectors.Record, s *schema.Schema, v any) (
 		return false, err
 	}
 	for i, p := range t.paths {
-		if p.fieldOf(s) == nil {
-			return false, fmt.Errorf("unknown field: %s", p)
+		if fs, _ := p.lookup(s); fs == nil {
+			return false, fmt.Errorf("unknown field: %s", t.fields[i])
 		}
 		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.structValue(st))})
 	}

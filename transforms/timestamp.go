@@ -219,10 +219,10 @@ func (t *timestampConverter) applyPath(r *connectors.Record, s *schema.Schema, v
 	if err != nil {
 		return false, err
 	}
-	if t.path.fieldOf(s) == nil {
-		return false, fmt.Errorf("unknown field: %s", t.path)
-	}
 	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
+		if fs, _ := t.path.lookup(s); fs == nil {
+			return nil, fmt.Errorf("unknown field: %s", t.field)
+		}
 		return t.tree.updateSchema(s, func(_ int, f schema.Field) (*schema.Schema, error) {
 			fs, _ := t.from(time.Time{}, f.Schema.Optional)
 			return fs, nil
