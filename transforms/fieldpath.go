@@ -129,12 +129,13 @@ func parseFieldPaths(cfg connectors.Config, key string, texts []string) ([]field
 	return out, nil
 }
 
-// String writes the path back in V2 syntax: steps joined by dots, a step
-// holding a dot in backticks.
+// String writes the path back in V2 syntax, so that parseV2 reads the same
+// steps: steps joined by dots, a step holding a dot or starting with a
+// backtick in backticks.
 func (p fieldPath) String() string {
 	parts := make([]string, len(p))
 	for i, s := range p {
-		if strings.Contains(s, ".") {
+		if strings.Contains(s, ".") || strings.HasPrefix(s, "`") {
 			s = "`" + strings.ReplaceAll(s, "`.", "\\`.") + "`"
 		}
 		parts[i] = s

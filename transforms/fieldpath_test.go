@@ -59,6 +59,13 @@ func TestFieldPathSyntax(t *testing.T) {
 			t.Errorf("V2 %q: %q %v, want %q", c.in, []string(got), err, c.want)
 		}
 	}
+	// String writes a path that reads back as the same steps.
+	for _, steps := range [][]string{{"a", "b.c"}, {"a`.b", "c"}, {"`x", "y`"}, {"a.b`", ""}, {"", "a", ""}, {"``", "`.`"}} {
+		text := fieldPath(steps).String()
+		if got, err := parseV2("field", text); err != nil || !reflect.DeepEqual([]string(got), steps) {
+			t.Errorf("%q written as %q reads back as %q %v", steps, text, []string(got), err)
+		}
+	}
 	if got, _ := parseFieldPath(v1, "field", "a.`b`.c"); len(got) != 1 || got[0] != "a.`b`.c" {
 		t.Errorf("V1 takes the name as written: %q", []string(got))
 	}
