@@ -303,6 +303,8 @@ func TestFieldPathsWithSchema(t *testing.T) {
 				"operation:string,source:struct(source){db:string,table:string}}",
 			want: map[string]any{"before": nil, "after": map[string]any{"id": int64(7), "full_name": "ada", "ts": int64(1700000000000)}, "operation": "c",
 				"source": map[string]any{"db": "shop", "table": "public.users"}}},
+		{name: "replace include through a primitive", typ: "ReplaceField$Value", cfg: map[string]string{"include": "op.x,before.id"},
+			wantSchema: "struct(envelope){before?:struct(row){id:int64}}", want: map[string]any{"before": nil}},
 		{name: "replace exclude over include", typ: "ReplaceField$Value", cfg: map[string]string{"include": "after", "exclude": "after.ts"},
 			wantSchema: "struct(envelope){after?:struct(row){id:int64,name?:string}}",
 			want:       map[string]any{"after": map[string]any{"id": int64(7), "name": "ada"}}},
@@ -441,6 +443,8 @@ func TestFieldPathsSchemaless(t *testing.T) {
 			})},
 		{name: "replace include nested", typ: "ReplaceField$Value", cfg: map[string]string{"include": "after.id,op"},
 			want: map[string]any{"after": map[string]any{"id": 7.0}, "op": "c"}},
+		{name: "replace include through a string or null", typ: "ReplaceField$Value", cfg: map[string]string{"include": "op.x,before.id,source.db"},
+			want: map[string]any{"before": nil, "source": map[string]any{"db": "shop"}}},
 
 		{name: "header from move nested", typ: "HeaderFrom$Value", cfg: map[string]string{"fields": "after.name,before.id,source", "headers": "name,old,src", "operation": "move"},
 			headers: `name=ada,old=,src={"db":"shop","table.name":"public.users"}`,

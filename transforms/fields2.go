@@ -330,6 +330,9 @@ func (t *replaceField) pathsSchema(s *schema.Schema, ex, in, rn *pathTree) *sche
 			continue
 		}
 		fs := f.Schema
+		if inK != nil && fs.Type != schema.Struct {
+			continue // include names fields under it, and it has none
+		}
 		if fs.Type == schema.Struct && (exK != nil || inK != nil || rnK != nil) {
 			fs = t.pathsSchema(fs, exK, inK, rnK)
 		}
@@ -343,8 +346,8 @@ func (t *replaceField) pathsStruct(st *schema.StructValue, out *schema.Schema, e
 	i := 0
 	for _, f := range st.Schema.Fields {
 		name, exK, inK, rnK := t.decide(f.Name, ex, in, rn)
-		if name == "" {
-			continue
+		if name == "" || inK != nil && f.Schema.Type != schema.Struct {
+			continue // as pathsSchema
 		}
 		v := st.Values[f.Index]
 		if sub, ok := v.(*schema.StructValue); ok && sub != nil && f.Schema.Type == schema.Struct && (exK != nil || inK != nil || rnK != nil) {
@@ -362,6 +365,9 @@ func (t *replaceField) pathsMap(m map[string]any, ex, in, rn *pathTree) map[stri
 		name, exK, inK, rnK := t.decide(k, ex, in, rn)
 		if name == "" {
 			continue
+		}
+		if _, isMap := v.(map[string]any); inK != nil && v != nil && !isMap {
+			continue // include names entries under it, and it has none; a null parent stays
 		}
 		if sub, ok := v.(map[string]any); ok && sub != nil && (exK != nil || inK != nil || rnK != nil) {
 			v = t.pathsMap(sub, exK, inK, rnK)
