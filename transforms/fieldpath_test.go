@@ -708,3 +708,58 @@ func TestValueToKeyV1AndV2(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldPathsOnKeys: the $Key forms follow paths in the key and leave
+// the value alone.
+func TestFieldPathsOnKeys(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		typ  string
+		cfg  map[string]string
+		want any
+	}{
+		{"ExtractField$Key", map[string]string{"field": "after.id"}, int64(7)},
+		{"MaskField$Key", map[string]string{"fields": "after.name"}, "after.name="},
+		{"Cast$Key", map[string]string{"spec": "after.id:string"}, "after.id=7"},
+		{"ReplaceField$Key", map[string]string{"include": "after.id"}, map[string]any{"after": map[string]any{"id": int64(7)}}},
+		{"HeaderFrom$Key", map[string]string{"fields": "after.name", "headers": "n", "operation": "move"}, "after.name=<none>"},
+		{"TimestampConverter$Key", map[string]string{"field": "after.ts", "target.type": "string", "format": "yyyy"}, "after.ts=2023"},
+	} {
+		cfg := transformConfig(c.typ, c.cfg)
+		cfg["transforms.x.field.syntax.version"] = "V2"
+		ks, kv := nestedEnvelope()
+		r := connectors.Record{KeySchema: ks, KeyData: kv, ValueData: "value"}
+		if _, err := chainOf(t, cfg).Apply(&r); err != nil {
+			t.Errorf("%s: %v", c.typ, err)
+			continue
+		}
+		if r.ValueData != "value" || r.ValueSchema != nil {
+			t.Errorf("%s changed the value: %v", c.typ, r.ValueData)
+		}
+		if err := schema.Validate(r.KeySchema, r.KeyData); err != nil {
+			t.Errorf("%s: the key does not fit its schema: %v", c.typ, err)
+		}
+		got := plain(r.KeyData)
+		if want, ok := c.want.(string); ok && strings.Contains(want, "=") {
+			// path=value: the value at the path in the key, <none> when the
+			// field is gone.
+			path, value, _ := strings.Cut(want, "=")
+			steps := strings.Split(path, ".")
+			var at any = got
+			for _, s := range steps {
+				m, _ := at.(map[string]any)
+				var ok bool
+				if at, ok = m[s]; !ok {
+					at = "<none>"
+				}
+			}
+			if fmt.Sprint(at) != value {
+				t.Errorf("%s: key %s is %v, want %s", c.typ, path, at, value)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: key %#v, want %#v", c.typ, got, c.want)
+		}
+	}
+}
