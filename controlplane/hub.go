@@ -120,7 +120,6 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 	s := h.state
 	dirty := map[string]bool{}
 	every := false
-	lost := 0
 	touch := func(tk taskKey) {
 		if a, ok := s.assign[tk]; ok {
 			dirty[a.Agent] = true
@@ -207,17 +206,12 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			// Registrations come and go with sessions: kept for the agent
 			// counts of /metrics, they push nothing.
 			name := strings.TrimPrefix(rest, pfxAgents)
-			if put {
-				var a agentRecord
-				if json.Unmarshal(ev.Kv.Value, &a) == nil {
-					s.agents[name] = &a
-				}
-				continue
+			var a agentRecord
+			if put && json.Unmarshal(ev.Kv.Value, &a) == nil {
+				s.agents[name] = &a
+			} else {
+				delete(s.agents, name)
 			}
-			if old, ok := s.agents[name]; ok && !old.Draining && len(s.byAgent[name]) > 0 {
-				lost++ // gone with tasks, without draining them
-			}
-			delete(s.agents, name)
 		case strings.HasPrefix(rest, pfxStatus):
 			tk, ok := parseTaskKey(strings.TrimPrefix(rest, pfxStatus))
 			if !ok {
@@ -245,10 +239,6 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			}
 			touch(tk)
 		}
-	}
-	if lost > 0 && h.cp.IsLeader() {
-		cpInstruments()
-		cpm.agentsLost.Add(context.Background(), int64(lost), h.cp.replicaAttr())
 	}
 	if every {
 		return nil

@@ -31,7 +31,7 @@ func cpInstruments() {
 		cpm.leaderChanges, _ = m.Int64Counter("sluice_controlplane_leader_elected",
 			metric.WithDescription("Times this replica was elected leader."))
 		cpm.agentsLost, _ = m.Int64Counter("sluice_controlplane_agents_lost",
-			metric.WithDescription("Agents whose session ended while they had tasks, without draining them (crash, kill, network cut), counted by the leader."))
+			metric.WithDescription("Agents gone with tasks that did not come back within --reassign-delay, so that their tasks moved (a crash, a kill, a long network cut), counted by the leader."))
 		cpm.heartbeatDelay, _ = m.Float64Histogram("sluice_controlplane_heartbeat_delay_seconds", metric.WithUnit("s"),
 			metric.WithDescription("Delay between an agent sending a heartbeat and this replica receiving it (clocks of different hosts may differ)."))
 		cpm.etcd, _ = m.Float64Histogram("sluice_controlplane_etcd_request_seconds", metric.WithUnit("s"),

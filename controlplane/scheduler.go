@@ -33,6 +33,9 @@ type scheduler struct {
 	// An agent already gone when this replica became leader counts from
 	// then: a new leader always grants the full grace period.
 	lost map[string]time.Time
+	// gone are the lost agents whose grace period ended (their tasks
+	// moved), each counted once in sluice_controlplane_agents_lost_total.
+	gone map[string]bool
 }
 
 // run schedules on every change of connectors, tasks, agents or
@@ -279,6 +282,7 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 	for name := range s.lost {
 		if _, back := snap.agents[name]; back {
 			delete(s.lost, name)
+			delete(s.gone, name)
 		}
 	}
 	p := newPlacer(snap)
@@ -366,6 +370,14 @@ func (s *scheduler) once(ctx context.Context) (time.Duration, error) {
 			waiting++
 			soon(wait)
 			continue
+		}
+		if !s.gone[a.Agent] {
+			if s.gone == nil {
+				s.gone = map[string]bool{}
+			}
+			s.gone[a.Agent] = true
+			cpInstruments()
+			cpm.agentsLost.Add(ctx, 1, s.cp.replicaAttr())
 		}
 		unplaced = append(unplaced, tk)
 	}

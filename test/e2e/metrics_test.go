@@ -119,10 +119,11 @@ func TestMetricsMoveWhileAPipelineRuns(t *testing.T) {
 		}
 	}
 
-	// The agent is killed: the leader counts it lost, and its tasks
-	// UNASSIGNED (no other agent can take them).
+	// The agent is killed: its tasks show UNASSIGNED (no other agent can
+	// take them), and the leader counts it lost once --reassign-delay
+	// (10s here) is over.
 	agent.kill()
-	testenv.WaitFor(t, 10*time.Second, "the agent counted lost", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the agent counted lost", func() bool {
 		cp = scrape(t, "http://"+c.addr+"/metrics")
 		return cp[`sluice_controlplane_agents_lost_total{replica="cp-test"}`] == 1 &&
 			cp[`sluice_connector_tasks{connector="m-gen",replica="cp-test",state="UNASSIGNED"}`] == 1 &&
