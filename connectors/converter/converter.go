@@ -1,9 +1,9 @@
 // Package converter turns record keys and values into bytes for Kafka and
 // back, with Kafka Connect's converters: StringConverter, ByteArrayConverter
 // and JsonConverter (with and without its {"schema":...,"payload":...}
-// envelope), and Confluent's AvroConverter and JsonSchemaConverter, which
-// keep schemas in a Schema Registry and write Confluent's wire format,
-// under their class names and short aliases.
+// envelope), and Confluent's AvroConverter, JsonSchemaConverter and
+// ProtobufConverter, which keep schemas in a Schema Registry and write
+// Confluent's wire format, under their class names and short aliases.
 package converter
 
 import (

@@ -31,6 +31,7 @@ var classes = []struct {
 	{JSONClass, []string{"json", "JsonConverter"}, newJSON},
 	{AvroClass, []string{"avro", "AvroConverter"}, newAvro},
 	{JSONSchemaClass, []string{"jsonschema", "JsonSchemaConverter"}, newJSONSchema},
+	{ProtobufClass, []string{"protobuf", "ProtobufConverter"}, newProtobuf},
 }
 
 // Classes lists the Kafka class names of the converters.
@@ -57,7 +58,7 @@ func New(class string, options map[string]string, isKey bool) (Converter, error)
 			}
 		}
 	}
-	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, avro, jsonschema, %s", class, strings.Join(Classes(), ", "))
+	return nil, fmt.Errorf("unknown converter %q; known: string, bytes, json, avro, jsonschema, protobuf, %s", class, strings.Join(Classes(), ", "))
 }
 
 // FromConfig makes the key (isKey) or value converter of a connector config:

@@ -18,7 +18,7 @@ import (
 func TestSchemaRegistryServer(t *testing.T) {
 	t.Parallel()
 	url := testenv.Registry(t)
-	for _, class := range []string{AvroClass, JSONSchemaClass} {
+	for _, class := range []string{AvroClass, JSONSchemaClass, ProtobufClass} {
 		t.Run(class, func(t *testing.T) {
 			t.Parallel()
 			topic := fmt.Sprintf("sluice-sr-%d", time.Now().UnixNano())
