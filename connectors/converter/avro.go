@@ -24,6 +24,7 @@ type avroConverter struct {
 
 	mu      sync.Mutex
 	written map[*schema.Schema]*avroSchema // Connect schema → its Avro schema
+	byText  map[string]*avroSchema         // Avro schema text → parsed, for sources that make a schema per record
 	read    map[int32]*avroSchema          // registry id → Avro and Connect schemas
 	latest  map[string]*avroSchema         // subject → its latest version (use.latest.version)
 }
@@ -47,7 +48,7 @@ func newAvro(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{},
+	return &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{}, byText: map[string]*avroSchema{},
 		read: map[int32]*avroSchema{}, latest: map[string]*avroSchema{}}, nil
 }
 
@@ -69,16 +70,23 @@ func (c *avroConverter) forConnect(s *schema.Schema) (*avroSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := parseAvro(text)
-	if err != nil {
-		return nil, fmt.Errorf("avro schema %s: %w", text, err)
+	c.mu.Lock()
+	as, ok = c.byText[text]
+	c.mu.Unlock()
+	if !ok {
+		parsed, err := parseAvro(text)
+		if err != nil {
+			return nil, fmt.Errorf("avro schema %s: %w", text, err)
+		}
+		as = &avroSchema{text: text, avro: parsed, connect: s}
 	}
-	as = &avroSchema{text: text, avro: parsed, connect: s}
 	c.mu.Lock()
 	if len(c.written) >= maxCached {
 		clear(c.written)
+		clear(c.byText)
 	}
 	c.written[s] = as
+	c.byText[text] = as
 	c.mu.Unlock()
 	return as, nil
 }

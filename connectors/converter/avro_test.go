@@ -420,3 +420,30 @@ func TestAvroNullsAndErrors(t *testing.T) {
 }
 
 func srSchema(text string) sr.Schema { return sr.Schema{Schema: text, Type: sr.TypeAvro} }
+
+// A source that builds a new schema for every record still writes one
+// schema id, and parses the Avro schema once.
+func TestAvroSchemaPerRecord(t *testing.T) {
+	t.Parallel()
+	_, url := fakeRegistry(t)
+	c := avroConv(t, url, false, nil).(*avroConverter)
+	var first []byte
+	for i := range 50 {
+		s := schema.NewStructBuilder().Name("Row").Field("n", schema.Int32Schema()).Build()
+		v := schema.NewStruct(s)
+		_ = v.Put("n", int32(i))
+		b, err := c.FromConnect("rows", s, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = b
+		}
+		if !bytes.Equal(b[:5], first[:5]) {
+			t.Fatalf("record %d: header % x, want % x", i, b[:5], first[:5])
+		}
+	}
+	if len(c.byText) != 1 {
+		t.Errorf("%d parsed schemas, want 1", len(c.byText))
+	}
+}
