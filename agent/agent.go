@@ -550,7 +550,7 @@ func (a *Agent) setLevel(name string) {
 func (a *Agent) observe() func() {
 	agent := attribute.String("agent", a.cfg.Name)
 	tasks := telemetry.Observe("sluice_worker_connector_tasks",
-		"Tasks this agent runs, by connector and state: running, paused or failed (Kafka Connect: connector-running-task-count, connector-paused-task-count, connector-failed-task-count).",
+		"Tasks this agent runs, by connector and state: RUNNING, PAUSED or FAILED (Kafka Connect: connector-running-task-count, connector-paused-task-count, connector-failed-task-count).",
 		func(obs func(int64, ...attribute.KeyValue)) {
 			for c, m := range a.rt.TaskCounts() {
 				for st, n := range m {

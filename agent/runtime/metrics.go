@@ -1,8 +1,9 @@
 package runtime
 
 // TaskCounts returns, per connector, how many of its tasks this runtime
-// runs in each state: running, paused or failed (Kafka Connect's
-// connect-worker-metrics connector-running-task-count and its siblings).
+// runs in each state, named as in task status: RUNNING, PAUSED or FAILED
+// (Kafka Connect's connect-worker-metrics connector-running-task-count and
+// its siblings).
 func (r *Runtime) TaskCounts() map[string]map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -10,16 +11,16 @@ func (r *Runtime) TaskCounts() map[string]map[string]int {
 	for ref, t := range r.tasks {
 		m := out[ref.Connector]
 		if m == nil {
-			m = map[string]int{"running": 0, "paused": 0, "failed": 0}
+			m = map[string]int{"RUNNING": 0, "PAUSED": 0, "FAILED": 0}
 			out[ref.Connector] = m
 		}
 		switch {
 		case t.failed.Load():
-			m["failed"]++
+			m["FAILED"]++
 		case t.paused.Load():
-			m["paused"]++
+			m["PAUSED"]++
 		default:
-			m["running"]++
+			m["RUNNING"]++
 		}
 	}
 	return out

@@ -86,8 +86,8 @@ func TestMetricsMoveWhileAPipelineRuns(t *testing.T) {
 		t.Error("no sink lag reported for m-sink")
 	}
 	for _, want := range []string{
-		`sluice_worker_connector_tasks{agent="agent-m",connector="m-gen",state="running"}`,
-		`sluice_worker_connector_tasks{agent="agent-m",connector="m-sink",state="running"}`,
+		`sluice_worker_connector_tasks{agent="agent-m",connector="m-gen",state="RUNNING"}`,
+		`sluice_worker_connector_tasks{agent="agent-m",connector="m-sink",state="RUNNING"}`,
 		`sluice_agent_lease_valid{agent="agent-m"}`,
 	} {
 		if m[want] != 1 {
