@@ -320,7 +320,10 @@ func appendAvro(buf []byte, as avro.Schema, v any) ([]byte, error) {
 			raw = []byte(x)
 		case schema.Decimal:
 			if logical != "decimal" {
-				return nil, errors.New("a decimal for bytes without the decimal logical type")
+				// Confluent's legacy form (a scale the logical type cannot
+				// hold): the unscaled value as is.
+				raw = schema.TwosComplement(x.Unscaled)
+				break
 			}
 			var d *avro.DecimalLogicalSchema
 			if f, ok := as.(*avro.FixedSchema); ok {

@@ -90,10 +90,18 @@ func TestAvroSchemaMapping(t *testing.T) {
 			Field("id", schema.Int64Schema()).
 			Field("email", schema.OptionalStringSchema()).
 			Field("n", withDefault).Build(),
-			`{"type":"record","name":"User","namespace":"com.example","fields":[{"name":"id","type":"long"},{"name":"email","type":["null","string"],"default":null},{"name":"n","type":"int","default":5}]}`},
+			`{"type":"record","name":"User","namespace":"com.example","fields":[{"name":"id","type":"long"},{"name":"email","type":["null","string"],"default":null},{"name":"n","type":{"type":"int","connect.default":5},"default":5}],"connect.name":"com.example.User"}`},
 		{"unnamed nested", schema.NewStructBuilder().
 			Field("inner", schema.NewStructBuilder().Field("x", schema.BooleanSchema()).Build()).Build(),
 			`{"type":"record","name":"ConnectDefault","namespace":"io.confluent.connect.avro","fields":[{"name":"inner","type":{"type":"record","name":"ConnectDefault2","namespace":"io.confluent.connect.avro","fields":[{"name":"x","type":"boolean"}]}}]}`},
+		{"optional with a default", (&schema.Schema{Type: schema.Int64, Default: int64(7)}).AsOptional(),
+			`["null",{"type":"long","connect.default":7}]`},
+		{"decimal beyond precision", &schema.Schema{Type: schema.Bytes, Name: schema.DecimalName, Version: 1,
+			Parameters: map[string]string{"scale": "5", avroPrecisionParam: "3"}},
+			`{"type":"bytes","scale":5,"precision":3,"connect.version":1,"connect.parameters":{"scale":"5","connect.decimal.precision":"3"},"connect.name":"org.apache.kafka.connect.data.Decimal"}`},
+		{"struct doc", &schema.Schema{Type: schema.Struct, Name: "a.B", Doc: "a record", Version: 2,
+			Fields: []schema.Field{{Name: "x", Schema: schema.StringSchema()}}},
+			`{"type":"record","name":"B","namespace":"a","fields":[{"name":"x","type":"string"}],"connect.doc":"a record","connect.version":2,"connect.name":"a.B"}`},
 		{"named with version and doc", &schema.Schema{Type: schema.String, Name: "my.Str", Version: 3, Doc: "a string"},
 			`{"type":"string","connect.name":"my.Str","connect.version":3,"connect.doc":"a string"}`},
 	}

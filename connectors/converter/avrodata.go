@@ -65,9 +65,6 @@ func (g *avroGen) schema(s *schema.Schema) (any, error) {
 	if err != nil || !s.Optional {
 		return t, err
 	}
-	if s.Default != nil {
-		return []any{t, "null"}, nil
-	}
 	return []any{"null", t}, nil
 }
 
@@ -143,9 +140,11 @@ func (g *avroGen) plain(s *schema.Schema) (any, error) {
 				return nil, fmt.Errorf("avro: decimal %s %q: %w", avroPrecisionParam, p, err)
 			}
 		}
-		m["logicalType"] = "decimal"
 		m["precision"] = prec
 		m["scale"] = scale
+		if scale >= 0 && int(scale) <= prec {
+			m["logicalType"] = "decimal"
+		}
 	case schema.DateName:
 		m["logicalType"] = "date"
 	case schema.TimeName:
@@ -169,11 +168,16 @@ func (g *avroGen) addMeta(m map[string]any, s *schema.Schema) {
 	if s.Version != 0 {
 		m["connect.version"] = s.Version
 	}
-	if s.Doc != "" && s.Type != schema.Struct {
+	if s.Doc != "" {
 		m["connect.doc"] = s.Doc
 	}
 	if len(s.Parameters) > 0 {
 		m["connect.parameters"] = s.Parameters
+	}
+	if s.Default != nil {
+		if d, ok := avroDefault(s, s.Default); ok {
+			m["connect.default"] = d
+		}
 	}
 }
 
@@ -194,9 +198,6 @@ func (g *avroGen) record(s *schema.Schema) (any, error) {
 	if ns != "" {
 		m["namespace"] = ns
 	}
-	if s.Doc != "" {
-		m["doc"] = s.Doc
-	}
 	fields := make([]any, 0, len(s.Fields))
 	for _, f := range s.Fields {
 		ft, err := g.schema(f.Schema)
@@ -205,18 +206,21 @@ func (g *avroGen) record(s *schema.Schema) (any, error) {
 		}
 		fm := map[string]any{"name": f.Name, "type": ft}
 		switch {
-		case f.Schema.Default != nil:
+		case f.Schema.Optional && f.Schema.Default == nil:
+			fm["default"] = nil
+		case f.Schema.Default != nil && !f.Schema.Optional:
 			if d, ok := avroDefault(f.Schema, f.Schema.Default); ok {
 				fm["default"] = d
 			}
-		case f.Schema.Optional:
-			fm["default"] = nil
 		}
 		fields = append(fields, fm)
 	}
 	m["fields"] = fields
 	if g.meta {
 		g.addMeta(m, s)
+		if s.Name != "" {
+			m["connect.name"] = s.Name
+		}
 	}
 	b, _ := json.Marshal(m)
 	if prev, ok := g.records[full]; ok {
@@ -394,7 +398,26 @@ func avroToConnect(as avro.Schema) (*schema.Schema, error) {
 			s.Parameters[k] = fmt.Sprint(v)
 		}
 	}
+	if d, ok := props["connect.default"]; ok && d != nil {
+		if f, ok := d.(float64); ok && f == float64(int64(f)) {
+			d = int64(f)
+		}
+		if str, ok := d.(string); ok && s.Type == schema.Bytes {
+			d = fromLatin1(str)
+		}
+		if v, err := fromAvroDefault(s, d); err == nil {
+			s.Default = v
+		}
+	}
 	return s, nil
+}
+
+func fromLatin1(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
 }
 
 func decimalSchema(s *schema.Schema, d *avro.DecimalLogicalSchema) {
