@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/connectors/converter/schemaregistry"
@@ -25,16 +26,24 @@ import (
 //	float, double    {"type":"number","connect.type":"float32"} (float64)
 //	boolean, string  {"type":"boolean"}, {"type":"string"}
 //	bytes            {"type":"string","connect.type":"bytes"}, base64
-//	Decimal          {"type":"number","title":"org.apache.kafka.connect.data.Decimal",…}
+//	Decimal          {"type":"string","connect.type":"bytes","title":"org.apache.kafka.connect.data.Decimal",…}
+//	                 base64 (decimal.format=NUMERIC: "type":"number", a JSON number)
 //	Date, Time       {"type":"integer","connect.type":"int32","title":…}
 //	Timestamp        {"type":"integer","connect.type":"int64","title":…}
 //	array            {"type":"array","items":…}
 //	map, string keys {"type":"object","additionalProperties":…,"connect.type":"map"}
 //	map, other keys  {"type":"array","items":{"type":"object","properties":{"key":…,"value":…}},"connect.type":"map"}
-//	struct           {"type":"object","title":name,"properties":{…, each with "connect.index"},"required":[…]}
-//	optional         {"oneOf":[{"type":"null"},T]}
+//	struct           {"type":"object","title":name,"properties":{…, each with "connect.index"}}
+//	optional         {"oneOf":[{"type":"null"},T]}; properties not "required" are
+//	                 optional on reading only with use.optional.for.nonrequired
 type jsonSchemaConverter struct {
 	sr *srConfig
+	// numeric writes decimals as JSON numbers (decimal.format=NUMERIC)
+	// instead of base64 text.
+	numeric bool
+	// nonRequiredOptional reads properties not listed in "required" as
+	// optional (use.optional.for.nonrequired).
+	nonRequiredOptional bool
 
 	mu      sync.Mutex
 	written map[*schema.Schema]string
@@ -47,8 +56,19 @@ func newJSONSchema(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jsonSchemaConverter{sr: sr, written: map[*schema.Schema]string{},
-		read: map[int32]*schema.Schema{}, latest: map[string]int32{}}, nil
+	c := &jsonSchemaConverter{sr: sr, written: map[*schema.Schema]string{},
+		read: map[int32]*schema.Schema{}, latest: map[string]int32{}}
+	switch f := strings.ToUpper(strings.TrimSpace(opts["decimal.format"])); f {
+	case "", "BASE64":
+	case "NUMERIC":
+		c.numeric = true
+	default:
+		return nil, &optionError{"decimal.format", fmt.Sprintf("%q is not BASE64 or NUMERIC", opts["decimal.format"])}
+	}
+	if c.nonRequiredOptional, err = boolOption(opts, "use.optional.for.nonrequired", false); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *jsonSchemaConverter) PassesThrough(*schema.Schema) bool { return false }
@@ -64,7 +84,7 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	text, ok := c.written[s]
 	c.mu.Unlock()
 	if !ok {
-		j, err := connectToJSONSchema(s)
+		j, err := connectToJSONSchema(s, c.numeric)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +135,7 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	if err != nil {
 		return nil, err
 	}
-	tree, err := jsonTree(s, data)
+	tree, err := jsonTree(s, data, c.numeric)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +171,7 @@ func (c *jsonSchemaConverter) ToConnect(_ string, b []byte) (*schema.Schema, any
 		if err != nil {
 			return nil, nil, fmt.Errorf("schema id %d: %w", id, err)
 		}
-		if s, err = jsonSchemaToConnect(doc, false); err != nil {
+		if s, err = jsonSchemaToConnect(doc, false, c.nonRequiredOptional); err != nil {
 			return nil, nil, fmt.Errorf("schema id %d: %w", id, err)
 		}
 		c.mu.Lock()
@@ -175,15 +195,15 @@ func (c *jsonSchemaConverter) ToConnect(_ string, b []byte) (*schema.Schema, any
 }
 
 // connectToJSONSchema is s as a JSON Schema (JSON values).
-func connectToJSONSchema(s *schema.Schema) (any, error) {
-	t, err := jsonSchemaPlain(s)
+func connectToJSONSchema(s *schema.Schema, numeric bool) (any, error) {
+	t, err := jsonSchemaPlain(s, numeric)
 	if err != nil || !s.Optional {
 		return t, err
 	}
 	return map[string]any{"oneOf": []any{map[string]any{"type": "null"}, t}}, nil
 }
 
-func jsonSchemaPlain(s *schema.Schema) (map[string]any, error) {
+func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 	if s == nil {
 		return nil, errors.New("json schema: a schema is required")
 	}
@@ -199,19 +219,18 @@ func jsonSchemaPlain(s *schema.Schema) (map[string]any, error) {
 	case schema.Boolean, schema.String:
 		m["type"] = string(s.Type)
 	case schema.Bytes:
-		if s.Name == schema.DecimalName {
+		m["type"], m["connect.type"] = "string", "bytes"
+		if s.Name == schema.DecimalName && numeric {
 			m["type"] = "number"
-		} else {
-			m["type"], m["connect.type"] = "string", "bytes"
 		}
 	case schema.Array:
-		items, err := connectToJSONSchema(s.Elem)
+		items, err := connectToJSONSchema(s.Elem, numeric)
 		if err != nil {
 			return nil, err
 		}
 		m["type"], m["items"] = "array", items
 	case schema.Map:
-		v, err := connectToJSONSchema(s.Value)
+		v, err := connectToJSONSchema(s.Value, numeric)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +239,7 @@ func jsonSchemaPlain(s *schema.Schema) (map[string]any, error) {
 			m["type"], m["additionalProperties"] = "object", v
 			break
 		}
-		k, err := connectToJSONSchema(s.Key)
+		k, err := connectToJSONSchema(s.Key, numeric)
 		if err != nil {
 			return nil, err
 		}
@@ -229,23 +248,16 @@ func jsonSchemaPlain(s *schema.Schema) (map[string]any, error) {
 	case schema.Struct:
 		m["type"] = "object"
 		props := map[string]any{}
-		var required []any
 		for i, f := range s.Fields {
-			p, err := connectToJSONSchema(f.Schema)
+			p, err := connectToJSONSchema(f.Schema, numeric)
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", f.Name, err)
 			}
 			pm := p.(map[string]any)
 			pm["connect.index"] = i
 			props[f.Name] = pm
-			if !f.Schema.Optional {
-				required = append(required, f.Name)
-			}
 		}
 		m["properties"] = props
-		if len(required) > 0 {
-			m["required"] = required
-		}
 	default:
 		return nil, fmt.Errorf("json schema: unknown schema type %q", s.Type)
 	}
@@ -263,7 +275,7 @@ func jsonSchemaPlain(s *schema.Schema) (map[string]any, error) {
 	}
 	if s.Default != nil {
 		if d, err := jsonTree(&schema.Schema{Type: s.Type, Name: s.Name, Parameters: s.Parameters,
-			Fields: s.Fields, Key: s.Key, Value: s.Value, Elem: s.Elem}, s.Default); err == nil {
+			Fields: s.Fields, Key: s.Key, Value: s.Value, Elem: s.Elem}, s.Default, numeric); err == nil {
 			m["default"] = d
 		}
 	}
@@ -327,7 +339,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 }
 
 // jsonSchemaToConnect turns a JSON Schema into a Connect schema.
-func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
+func jsonSchemaToConnect(n any, optional, nonRequiredOptional bool) (*schema.Schema, error) {
 	o, ok := n.(*omap)
 	if !ok {
 		return nil, fmt.Errorf("json schema: %T is not a schema object", n)
@@ -346,7 +358,7 @@ func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
 			if !hasNull || len(alts) != 2 {
 				return nil, fmt.Errorf("json schema: only %s of null and one schema maps to Connect", k)
 			}
-			return jsonSchemaToConnect(other, true)
+			return jsonSchemaToConnect(other, true, nonRequiredOptional)
 		}
 	}
 	typ := o.m["type"]
@@ -387,10 +399,10 @@ func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
 		}
 	case "number":
 		s.Type = schema.Float64
-		if ct == "float32" {
+		switch {
+		case ct == "float32":
 			s.Type = schema.Float32
-		}
-		if s.Name == schema.DecimalName {
+		case ct == "bytes" || s.Name == schema.DecimalName:
 			s.Type = schema.Bytes
 		}
 	case "boolean":
@@ -411,16 +423,16 @@ func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
 				return nil, errors.New("json schema: a map array without key and value properties")
 			}
 			var err error
-			if s.Key, err = jsonSchemaToConnect(props.m["key"], false); err != nil {
+			if s.Key, err = jsonSchemaToConnect(props.m["key"], false, nonRequiredOptional); err != nil {
 				return nil, err
 			}
-			if s.Value, err = jsonSchemaToConnect(props.m["value"], false); err != nil {
+			if s.Value, err = jsonSchemaToConnect(props.m["value"], false, nonRequiredOptional); err != nil {
 				return nil, err
 			}
 			s.Type = schema.Map
 			break
 		}
-		elem, err := jsonSchemaToConnect(o.m["items"], false)
+		elem, err := jsonSchemaToConnect(o.m["items"], false, nonRequiredOptional)
 		if err != nil {
 			return nil, err
 		}
@@ -428,7 +440,7 @@ func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
 	case "object":
 		props, _ := o.m["properties"].(*omap)
 		if add, ok := o.m["additionalProperties"].(*omap); ok && (ct == "map" || props == nil) {
-			v, err := jsonSchemaToConnect(add, false)
+			v, err := jsonSchemaToConnect(add, false, nonRequiredOptional)
 			if err != nil {
 				return nil, err
 			}
@@ -458,11 +470,11 @@ func jsonSchemaToConnect(n any, optional bool) (*schema.Schema, error) {
 		}
 		sort.SliceStable(names, func(a, b int) bool { return index(names[a]) < index(names[b]) })
 		for i, name := range names {
-			fs, err := jsonSchemaToConnect(props.m[name], false)
+			fs, err := jsonSchemaToConnect(props.m[name], false, nonRequiredOptional)
 			if err != nil {
 				return nil, fmt.Errorf("property %s: %w", name, err)
 			}
-			fs.Optional = fs.Optional || !required[name]
+			fs.Optional = fs.Optional || nonRequiredOptional && !required[name]
 			s.Fields = append(s.Fields, schema.Field{Name: name, Index: i, Schema: fs})
 		}
 	default:
@@ -498,8 +510,9 @@ func plain(v any) any {
 	return v
 }
 
-// jsonTree is Connect data as a value encoding/json writes.
-func jsonTree(s *schema.Schema, v any) (any, error) {
+// jsonTree is Connect data as a value encoding/json writes; numeric
+// writes decimals as numbers, else as base64 of their unscaled bytes.
+func jsonTree(s *schema.Schema, v any, numeric bool) (any, error) {
 	if v == nil {
 		if s != nil && s.Default != nil {
 			v = s.Default
@@ -513,7 +526,13 @@ func jsonTree(s *schema.Schema, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%T is not a decimal", v)
 		}
-		return json.Number(d.String()), nil
+		if scale, err := schema.DecimalScale(s); err == nil {
+			d = d.Rescale(scale)
+		}
+		if numeric {
+			return json.Number(d.String()), nil
+		}
+		return base64.StdEncoding.EncodeToString(schema.TwosComplement(d.Unscaled)), nil
 	case schema.DateName, schema.TimeName, schema.TimestampName:
 		return avroInt(s, v)
 	}
@@ -537,7 +556,7 @@ func jsonTree(s *schema.Schema, v any) (any, error) {
 		}
 		out := make([]any, len(items))
 		for i, it := range items {
-			x, err := jsonTree(s.Elem, it)
+			x, err := jsonTree(s.Elem, it, numeric)
 			if err != nil {
 				return nil, err
 			}
@@ -560,7 +579,7 @@ func jsonTree(s *schema.Schema, v any) (any, error) {
 		if stringKeys {
 			out := make(map[string]any, len(entries))
 			for _, e := range entries {
-				x, err := jsonTree(s.Value, e.Value)
+				x, err := jsonTree(s.Value, e.Value, numeric)
 				if err != nil {
 					return nil, err
 				}
@@ -570,11 +589,11 @@ func jsonTree(s *schema.Schema, v any) (any, error) {
 		}
 		out := make([]any, 0, len(entries))
 		for _, e := range entries {
-			k, err := jsonTree(s.Key, e.Key)
+			k, err := jsonTree(s.Key, e.Key, numeric)
 			if err != nil {
 				return nil, err
 			}
-			x, err := jsonTree(s.Value, e.Value)
+			x, err := jsonTree(s.Value, e.Value, numeric)
 			if err != nil {
 				return nil, err
 			}
@@ -592,7 +611,7 @@ func jsonTree(s *schema.Schema, v any) (any, error) {
 			if fv == nil && !f.Schema.Optional && f.Schema.Default == nil {
 				return nil, fmt.Errorf("field %s: null for a required %s", f.Name, f.Schema.Type)
 			}
-			x, err := jsonTree(f.Schema, fv)
+			x, err := jsonTree(f.Schema, fv, numeric)
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", f.Name, err)
 			}

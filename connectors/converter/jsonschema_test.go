@@ -3,6 +3,7 @@ package converter
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,18 +25,18 @@ func TestJSONSchemaMapping(t *testing.T) {
 		{"float", schema.Float32Schema(), `{"type":"number","connect.type":"float32"}`},
 		{"bytes", schema.BytesSchema(), `{"type":"string","connect.type":"bytes"}`},
 		{"optional string", schema.OptionalStringSchema(), `{"oneOf":[{"type":"null"},{"type":"string"}]}`},
-		{"decimal", schema.DecimalSchema(2), `{"type":"number","title":"org.apache.kafka.connect.data.Decimal","connect.version":1,"connect.parameters":{"scale":"2"}}`},
+		{"decimal", schema.DecimalSchema(2), `{"type":"string","connect.type":"bytes","title":"org.apache.kafka.connect.data.Decimal","connect.version":1,"connect.parameters":{"scale":"2"}}`},
 		{"timestamp", schema.TimestampSchema(), `{"type":"integer","connect.type":"int64","title":"org.apache.kafka.connect.data.Timestamp","connect.version":1}`},
 		{"map", schema.MapSchema(schema.StringSchema(), schema.BooleanSchema()), `{"type":"object","connect.type":"map","additionalProperties":{"type":"boolean"}}`},
 		{"map int keys", schema.MapSchema(schema.Int32Schema(), schema.StringSchema()),
 			`{"type":"array","connect.type":"map","items":{"type":"object","properties":{"key":{"type":"integer","connect.type":"int32"},"value":{"type":"string"}}}}`},
 		{"struct", schema.NewStructBuilder().Name("User").Field("id", schema.Int64Schema()).Field("email", schema.OptionalStringSchema()).Build(),
-			`{"type":"object","title":"User","properties":{"id":{"type":"integer","connect.type":"int64","connect.index":0},"email":{"oneOf":[{"type":"null"},{"type":"string"}],"connect.index":1}},"required":["id"]}`},
+			`{"type":"object","title":"User","properties":{"id":{"type":"integer","connect.type":"int64","connect.index":0},"email":{"oneOf":[{"type":"null"},{"type":"string"}],"connect.index":1}}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			j, err := connectToJSONSchema(tt.s)
+			j, err := connectToJSONSchema(tt.s, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +46,7 @@ func TestJSONSchemaMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := jsonSchemaToConnect(doc, false)
+			back, err := jsonSchemaToConnect(doc, false, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,9 +123,29 @@ func TestJSONSchemaWireAndForeignSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := gv.(*schema.StructValue)
-	if gs.Name != "Event" || gs.Fields[0].Name != "kind" || gs.Fields[0].Schema.Optional || !gs.Fields[1].Schema.Optional ||
+	if gs.Name != "Event" || gs.Fields[0].Name != "kind" || gs.Fields[0].Schema.Optional || gs.Fields[1].Schema.Optional ||
 		ev.Get("kind") != "click" || ev.Get("n") != int64(3) || !reflect.DeepEqual(ev.Get("tags"), []any{"a"}) {
 		t.Errorf("read %+v %+v", gs, ev.Values)
+	}
+	// With use.optional.for.nonrequired, properties not required are optional.
+	opt, _ := New(JSONSchemaClass, map[string]string{"schema.registry.url": url, "use.optional.for.nonrequired": "true"}, false)
+	if gs, _, err := opt.ToConnect("events", msg); err != nil || gs.Fields[0].Schema.Optional || !gs.Fields[1].Schema.Optional {
+		t.Errorf("use.optional.for.nonrequired: %+v %v", gs, err)
+	}
+	// Decimals: base64 by default, numbers with decimal.format=NUMERIC.
+	ds := schema.NewStructBuilder().Name("Price").Field("p", schema.DecimalSchema(2)).Build()
+	dv := schema.NewStruct(ds)
+	_ = dv.Put("p", schema.Decimal{Unscaled: big.NewInt(12345), Scale: 2})
+	for format, want := range map[string]string{"": `{"p":"MDk="}`, "NUMERIC": `{"p":123.45}`} {
+		dc, _ := New(JSONSchemaClass, map[string]string{"schema.registry.url": url, "decimal.format": format}, false)
+		b, err := dc.FromConnect("prices", ds, dv)
+		if err != nil || string(b[5:]) != want {
+			t.Errorf("decimal.format=%s: %s %v", format, b[5:], err)
+			continue
+		}
+		if _, v, err := dc.ToConnect("prices", b); err != nil || v.(*schema.StructValue).Get("p").(schema.Decimal).String() != "123.45" {
+			t.Errorf("decimal.format=%s read: %v %v", format, v, err)
+		}
 	}
 	// An Avro schema id is refused by name.
 	avroID, _, _ := reg.RegisterSchema("x-value", srSchema(`"string"`))
