@@ -28,7 +28,11 @@ const ProtobufClass = "io.confluent.connect.protobuf.ProtobufConverter"
 // message indexes, then the message), its .proto schema kept in a Schema
 // Registry.
 //
-// The mapping, as Confluent's ProtobufData's with optional.for.nullables:
+// The mapping is close to Confluent's ProtobufData with
+// optional.for.nullables=true (that is, proto3 optional for optional
+// fields); unlike it, Sluice adds no protobuf.tag parameters, keeps arrays
+// and maps required, and writes int8 and int16 without connect.type
+// field options:
 //
 //	int8, int16, int32  int32
 //	int64               int64
