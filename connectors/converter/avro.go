@@ -127,7 +127,7 @@ func (c *avroConverter) FromConnect(topic string, s *schema.Schema, data any) ([
 	target := as.avro
 	var id int32
 	switch {
-	case c.sr.useLatest:
+	case c.sr.useLatest && !c.sr.autoRegister: // Confluent registers first when both are on
 		l, err := c.latestOf(ctx, subject)
 		if err != nil {
 			return nil, err

@@ -367,6 +367,17 @@ func TestAvroSubjectsAndRegistration(t *testing.T) {
 		if got, _, _ := schemaregistry.SplitHeader(b); got != int32(id) || len(s.Fields) != 2 || v.(*schema.StructValue).Get("tier") != "free" {
 			t.Errorf("id %d (want %d), read %+v", got, id, v)
 		}
+		// With auto.register.schemas on as well, Confluent's serializers
+		// register the record's own schema: use.latest.version applies
+		// only when they may not register.
+		both := avroConv(t, url, false, map[string]string{"use.latest.version": "true"})
+		b, err = both.FromConnect("users", user, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := schemaregistry.SplitHeader(b); got == int32(id) {
+			t.Errorf("auto.register.schemas=true with use.latest.version=true wrote with the latest schema (id %d), not the record's own", got)
+		}
 	})
 
 	t.Run("basic auth", func(t *testing.T) {

@@ -112,7 +112,7 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	defer cancel()
 	var id int32
 	switch {
-	case c.sr.useLatest:
+	case c.sr.useLatest && !c.sr.autoRegister: // Confluent registers first when both are on
 		c.mu.Lock()
 		l, ok := c.latest[subject]
 		c.mu.Unlock()

@@ -129,7 +129,7 @@ func (c *protobufConverter) FromConnect(topic string, s *schema.Schema, data any
 	target := ps.msg
 	var id int32
 	switch {
-	case c.sr.useLatest:
+	case c.sr.useLatest && !c.sr.autoRegister: // Confluent registers first when both are on
 		c.mu.Lock()
 		l, ok := c.latest[subject]
 		c.mu.Unlock()
