@@ -1,11 +1,8 @@
 package controlplane
 
 import (
-	"bufio"
 	"context"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,33 +12,17 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	sluicev1 "github.com/sluicehq/sluice/api/gen/sluice/v1"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // scrape reads cp's /metrics: "name{labels}" -> value.
 func scrape(t *testing.T, cp *ControlPlane) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + cp.Addr() + "/metrics")
+	m, err := testenv.Scrape("http://" + cp.Addr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
+	return m
 }
 
 // TestMetricsCountTasksAndAgents: the leader's /metrics counts a

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,28 +8,11 @@ import (
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
-// scrape reads a Prometheus endpoint's samples: "name{labels}" -> value.
-func scrape(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
+// scrape reads a Prometheus endpoint's samples (nil when it does not
+// answer).
+func scrape(_ *testing.T, url string) map[string]float64 {
+	m, _ := testenv.Scrape(url)
+	return m
 }
 
 // TestMetricsMoveWhileAPipelineRuns: an agent's /metrics (--metrics) shows
