@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -552,41 +553,12 @@ func (e *env) cdcLeftovers(ctx context.Context, db *pgx.Conn) {
 // connector on its plugin path. The worker's files live in dir, so a
 // second start resumes from the offsets the first one stored.
 func (e *env) startDebezium(dir, name, plugins string, cfg map[string]string) (*proc, error) {
-	worker := filepath.Join(dir, "worker.properties")
-	props := fmt.Sprintf(`bootstrap.servers=%s
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-offset.storage.file.filename=%s
-offset.flush.interval.ms=1000
-listeners=http://%s
-plugin.path=%s
-plugin.discovery=service_load
-`, strings.Join(e.o.brokers, ","), filepath.Join(dir, "offsets"), freePort(), plugins)
-	if err := os.WriteFile(worker, []byte(props), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "log4j2.properties"), []byte(
-		"rootLogger.level = WARN\nrootLogger.appenderRef.out.ref = OUT\nappender.out.type = Console\nappender.out.name = OUT\n"+
-			"appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n"+
-			"logger.dbz.name = io.debezium.connector.postgresql\nlogger.dbz.level = INFO\n"), 0o644); err != nil {
-		return nil, err
-	}
-	var c strings.Builder
-	fmt.Fprintf(&c, "name=%s\n", name)
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&c, "%s=%s\n", k, cfg[k])
-	}
-	connector := filepath.Join(dir, "connector.properties")
-	if err := os.WriteFile(connector, []byte(c.String()), 0o644); err != nil {
-		return nil, err
-	}
+	c := map[string]string{"name": name}
+	maps.Copy(c, cfg)
 	e.runs++
-	return startProc(e.dir("logs"), fmt.Sprintf("%s-%d", name, e.runs), []string{"java", "-Xms256m", "-Xmx" + *cdcHeap,
-		"-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + filepath.Join(dir, "log4j2.properties"),
-		"-cp", e.connectLibs + "/*", "org.apache.kafka.connect.cli.ConnectStandalone", worker, connector})
+	return e.connectStandalone(dir, fmt.Sprintf("%s-%d", name, e.runs), *cdcHeap,
+		"key.converter=org.apache.kafka.connect.json.JsonConverter\n"+
+			"value.converter=org.apache.kafka.connect.json.JsonConverter\n"+
+			"plugin.path="+plugins+"\nplugin.discovery=service_load\n",
+		"logger.dbz.name = io.debezium.connector.postgresql\nlogger.dbz.level = INFO\n", []map[string]string{c})
 }

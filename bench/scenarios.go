@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -664,37 +666,41 @@ func (e *env) manyScenario(ctx context.Context) ([]row, error) {
 // startConnect runs Apache Kafka Connect's standalone worker with the
 // given connectors, with the same converters.
 func (e *env) startConnect(name string, connectors []map[string]string) (*proc, error) {
-	dir := e.dir(filepath.Join("connect", name))
+	named := make([]map[string]string, len(connectors))
+	for i, c := range connectors {
+		named[i] = map[string]string{"name": fmt.Sprintf("%s-%d", name, i), "tasks.max": "1"}
+		maps.Copy(named[i], c)
+	}
+	return e.connectStandalone(e.dir(filepath.Join("connect", name)), name, "2G",
+		"key.converter=org.apache.kafka.connect.storage.StringConverter\n"+
+			"value.converter=org.apache.kafka.connect.storage.StringConverter\n"+
+			"plugin.discovery=only_scan\n", "", named)
+}
+
+// connectStandalone runs Kafka Connect's standalone worker from files in
+// dir: the worker's settings (brokers, offsets file beside them, a free
+// listener, then workerExtra), a log4j config at WARN plus log4jExtra, and
+// one properties file per connector (keys sorted). A second start in the
+// same dir resumes from the offsets the first one stored.
+func (e *env) connectStandalone(dir, logName, heap, workerExtra, log4jExtra string, connectors []map[string]string) (*proc, error) {
 	worker := filepath.Join(dir, "worker.properties")
-	props := fmt.Sprintf(`bootstrap.servers=%s
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.storage.StringConverter
-offset.storage.file.filename=%s
-offset.flush.interval.ms=1000
-listeners=http://%s
-plugin.discovery=only_scan
-`, strings.Join(e.o.brokers, ","), filepath.Join(dir, "offsets"), freePort())
+	props := fmt.Sprintf("bootstrap.servers=%s\noffset.storage.file.filename=%s\noffset.flush.interval.ms=1000\nlisteners=http://%s\n%s",
+		strings.Join(e.o.brokers, ","), filepath.Join(dir, "offsets"), freePort(), workerExtra)
 	if err := os.WriteFile(worker, []byte(props), 0o644); err != nil {
 		return nil, err
 	}
-	args := []string{"java", "-Xms256M", "-Xmx2G", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-		"-Dlog4j2.configurationFile=" + filepath.Join(dir, "log4j2.properties"),
-		"-cp", e.connectLibs + "/*", "org.apache.kafka.connect.cli.ConnectStandalone", worker}
-	if err := os.WriteFile(filepath.Join(dir, "log4j2.properties"), []byte(
+	log4j := filepath.Join(dir, "log4j2.properties")
+	if err := os.WriteFile(log4j, []byte(
 		"rootLogger.level = WARN\nrootLogger.appenderRef.out.ref = OUT\nappender.out.type = Console\nappender.out.name = OUT\n"+
-			"appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n"), 0o644); err != nil {
+			"appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n"+log4jExtra), 0o644); err != nil {
 		return nil, err
 	}
+	args := []string{"java", "-Xms256m", "-Xmx" + heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+		"-Dlog4j2.configurationFile=" + log4j, "-cp", e.connectLibs + "/*", "org.apache.kafka.connect.cli.ConnectStandalone", worker}
 	for i, c := range connectors {
 		path := filepath.Join(dir, fmt.Sprintf("connector-%d.properties", i))
 		var b strings.Builder
-		fmt.Fprintf(&b, "name=%s-%d\ntasks.max=1\n", name, i)
-		keys := make([]string, 0, len(c))
-		for k := range c {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(c)) {
 			fmt.Fprintf(&b, "%s=%s\n", k, c[k])
 		}
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -702,5 +708,5 @@ plugin.discovery=only_scan
 		}
 		args = append(args, path)
 	}
-	return startProc(e.dir("logs"), name, args)
+	return startProc(e.dir("logs"), logName, args)
 }

@@ -80,8 +80,8 @@ func (h *hub) run(ctx context.Context) {
 			h.stateMu.Lock()
 			h.state, h.reported = snap, reported
 			h.stateMu.Unlock()
-			if snap.logLevel != nil {
-				h.cp.clusterLevel(snap.logLevel)
+			if snap.logger != nil {
+				h.cp.clusterLevel(snap.logger)
 			}
 			next = snap.rev + 1
 			h.notifyAll()
@@ -196,10 +196,11 @@ func (h *hub) apply(events []*clientv3.Event) map[string]bool {
 			dirty[a.Agent] = true
 		case rest == pfxLoggers+rootLogger:
 			// Every agent gets the cluster's level with its assignments.
-			s.logLevel = nil
+			s.logger = nil
 			if put {
-				s.logLevel = ev.Kv.Value
-				h.cp.clusterLevel(ev.Kv.Value)
+				if s.logger = readLogger(ev.Kv.Value); s.logger != nil {
+					h.cp.clusterLevel(s.logger)
+				}
 			}
 			every = true
 		case strings.HasPrefix(rest, pfxAgents):

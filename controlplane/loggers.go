@@ -38,29 +38,22 @@ func (cp *ControlPlane) setClusterLevel(ctx context.Context, level string) error
 	return nil
 }
 
-// levelName reads a loggers/root value: the level to send to agents ("" if
-// the value is not a level).
-func levelName(value []byte) string {
+// readLogger decodes a loggers/root value, once, where the hub reads it; nil
+// when it names no level.
+func readLogger(value []byte) *loggerRecord {
 	var rec loggerRecord
 	if json.Unmarshal(value, &rec) != nil {
-		return ""
+		return nil
 	}
 	if _, ok := ParseLevel(rec.Level); !ok {
-		return ""
+		return nil
 	}
-	return rec.Level
+	return &rec
 }
 
-// clusterLevel applies a loggers/root value to this replica.
-func (cp *ControlPlane) clusterLevel(value []byte) {
-	var rec loggerRecord
-	if json.Unmarshal(value, &rec) != nil {
-		return
-	}
-	lv, ok := ParseLevel(rec.Level)
-	if !ok {
-		return
-	}
+// clusterLevel applies the cluster's level to this replica.
+func (cp *ControlPlane) clusterLevel(rec *loggerRecord) {
+	lv, _ := ParseLevel(rec.Level)
 	if cp.cfg.LogLevel != nil && cp.cfg.LogLevel.Level() != lv {
 		cp.cfg.LogLevel.Set(lv)
 		cp.log.Info("log level set for the cluster", "level", rec.Level)

@@ -339,17 +339,16 @@ type storedOffset struct {
 // push sends the agent its assignments if they changed since the last push.
 func (s *session) push(ctx context.Context) error {
 	var tasks []*sluicev1.Assignment
-	var sig, level []byte
+	var sig []byte
+	logLevel := ""
 	sources := map[string]bool{}
 	if !s.h.read(func(snap *snapshot) {
 		tasks, sig = s.view(snap, sources)
-		level = snap.logLevel
+		if snap.logger != nil {
+			logLevel = snap.logger.Level
+		}
 	}) {
 		return nil
-	}
-	logLevel := ""
-	if level != nil {
-		logLevel = levelName(level)
 	}
 	sig = append(sig, logLevel...)
 	sum := sha256.Sum256(sig)

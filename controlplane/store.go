@@ -164,8 +164,8 @@ type snapshot struct {
 	moves   map[taskKey]moveRecord
 	// byAgent lists each agent's assigned tasks, sorted.
 	byAgent map[string][]taskKey
-	// logLevel is loggers/root's value, the cluster's level, if set.
-	logLevel []byte
+	// logger is loggers/root, the cluster's level, if set.
+	logger *loggerRecord
 }
 
 type assignment struct {
@@ -267,7 +267,7 @@ func loadWith(ctx context.Context, cli *clientv3.Client, k keys, configs bool) (
 		s.moves[tk] = m
 	}
 	if kvs := resp.Responses[5].GetResponseRange().Kvs; len(kvs) > 0 {
-		s.logLevel = kvs[0].Value
+		s.logger = readLogger(kvs[0].Value)
 	}
 	return s, nil
 }

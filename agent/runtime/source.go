@@ -523,9 +523,10 @@ func (t *task) recordCommitted(ctx context.Context, offs []connectors.Offset, co
 func (t *task) poll(ctx context.Context, src connectors.Source, backoff *time.Duration) ([]connectors.Record, error) {
 	start := time.Now()
 	recs, err := src.Poll(ctx)
-	t.timePoll(start)
+	end := time.Now()
+	t.timePoll(start, end)
 	if len(recs) > 0 {
-		t.m.SourcePoll(len(recs), time.Since(start))
+		t.m.SourcePoll(len(recs), end.Sub(start))
 	}
 	if err == nil {
 		*backoff = 100 * time.Millisecond

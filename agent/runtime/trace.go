@@ -101,12 +101,12 @@ func (t *task) sourceBatchSpan(n int) (context.Context, trace.Span) {
 }
 
 // timePoll records when a Poll started and ended, for the batch's span.
-func (t *task) timePoll(start time.Time) {
+func (t *task) timePoll(start, end time.Time) {
 	if !tracing.Enabled() {
 		return
 	}
 	t.trace.mu.Lock()
-	t.trace.pollStart, t.trace.pollEnd = start, time.Now()
+	t.trace.pollStart, t.trace.pollEnd = start, end
 	t.trace.mu.Unlock()
 }
 

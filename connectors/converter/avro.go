@@ -25,8 +25,8 @@ type avroConverter struct {
 	mu      sync.Mutex
 	written map[*schema.Schema]*avroSchema // Connect schema → its Avro schema
 	byText  map[string]*avroSchema         // Avro schema text → parsed, for sources that make a schema per record
-	read    map[int32]*avroSchema          // registry id → Avro and Connect schemas
-	latest  map[string]*avroSchema         // subject → its latest version (use.latest.version)
+	read    memo[int32, *avroSchema]       // registry id → Avro and Connect schemas
+	latest  memo[string, *avroSchema]      // subject → its latest version (use.latest.version)
 }
 
 // avroSchema is one Avro schema with its Connect twin.
@@ -48,8 +48,7 @@ func newAvro(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{}, byText: map[string]*avroSchema{},
-		read: map[int32]*avroSchema{}, latest: map[string]*avroSchema{}}, nil
+	return &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{}, byText: map[string]*avroSchema{}}, nil
 }
 
 func (c *avroConverter) PassesThrough(*schema.Schema) bool { return false }
@@ -146,60 +145,38 @@ func (c *avroConverter) FromConnect(topic string, s *schema.Schema, data any) ([
 }
 
 func (c *avroConverter) latestOf(ctx context.Context, subject string) (*avroSchema, error) {
-	c.mu.Lock()
-	l, ok := c.latest[subject]
-	c.mu.Unlock()
-	if ok {
-		return l, nil
-	}
-	got, err := c.sr.client.Latest(ctx, subject)
-	if err != nil {
-		return nil, err
-	}
-	if got.Type != schemaregistry.Avro {
-		return nil, fmt.Errorf("subject %s: latest schema is %s, not AVRO", subject, got.Type)
-	}
-	l, err = c.byID(ctx, got.ID)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.latest[subject] = l
-	c.mu.Unlock()
-	return l, nil
+	return c.latest.get(subject, func() (*avroSchema, error) {
+		got, err := c.sr.client.Latest(ctx, subject)
+		if err != nil {
+			return nil, err
+		}
+		if got.Type != schemaregistry.Avro {
+			return nil, fmt.Errorf("subject %s: latest schema is %s, not AVRO", subject, got.Type)
+		}
+		return c.byID(ctx, got.ID)
+	})
 }
 
 // byID returns the schema with a registry id, parsed and mapped.
 func (c *avroConverter) byID(ctx context.Context, id int32) (*avroSchema, error) {
-	c.mu.Lock()
-	as, ok := c.read[id]
-	c.mu.Unlock()
-	if ok {
-		return as, nil
-	}
-	got, err := c.sr.client.ByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if got.Type != schemaregistry.Avro {
-		return nil, fmt.Errorf("schema id %d is %s, not AVRO", id, got.Type)
-	}
-	parsed, err := parseAvro(got.Schema)
-	if err != nil {
-		return nil, fmt.Errorf("schema id %d: %w", id, err)
-	}
-	cs, err := avroToConnect(parsed)
-	if err != nil {
-		return nil, fmt.Errorf("schema id %d: %w", id, err)
-	}
-	as = &avroSchema{text: got.Schema, avro: parsed, connect: cs, id: id}
-	c.mu.Lock()
-	if len(c.read) >= maxCached {
-		clear(c.read)
-	}
-	c.read[id] = as
-	c.mu.Unlock()
-	return as, nil
+	return c.read.get(id, func() (*avroSchema, error) {
+		got, err := c.sr.client.ByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if got.Type != schemaregistry.Avro {
+			return nil, fmt.Errorf("schema id %d is %s, not AVRO", id, got.Type)
+		}
+		parsed, err := parseAvro(got.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema id %d: %w", id, err)
+		}
+		cs, err := avroToConnect(parsed)
+		if err != nil {
+			return nil, fmt.Errorf("schema id %d: %w", id, err)
+		}
+		return &avroSchema{text: got.Schema, avro: parsed, connect: cs, id: id}, nil
+	})
 }
 
 // ToConnect reads Avro in Confluent's wire format.

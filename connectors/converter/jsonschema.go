@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sluicehq/sluice/connectors/converter/schemaregistry"
 	"github.com/sluicehq/sluice/connectors/schema"
@@ -45,10 +44,9 @@ type jsonSchemaConverter struct {
 	// optional (use.optional.for.nonrequired).
 	nonRequiredOptional bool
 
-	mu      sync.Mutex
-	written map[*schema.Schema]string
-	read    map[int32]*schema.Schema
-	latest  map[string]int32
+	written memo[*schema.Schema, string]
+	read    memo[int32, *schema.Schema]
+	latest  memo[string, int32]
 }
 
 func newJSONSchema(opts map[string]string, isKey bool) (Converter, error) {
@@ -56,8 +54,7 @@ func newJSONSchema(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &jsonSchemaConverter{sr: sr, written: map[*schema.Schema]string{},
-		read: map[int32]*schema.Schema{}, latest: map[string]int32{}}
+	c := &jsonSchemaConverter{sr: sr}
 	switch f := strings.ToUpper(strings.TrimSpace(opts["decimal.format"])); f {
 	case "", "BASE64":
 	case "NUMERIC":
@@ -80,25 +77,16 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	if s == nil {
 		return nil, errors.New("JsonSchemaConverter needs a schema: the record has schemaless data")
 	}
-	c.mu.Lock()
-	text, ok := c.written[s]
-	c.mu.Unlock()
-	if !ok {
+	text, err := c.written.get(s, func() (string, error) {
 		j, err := connectToJSONSchema(s, c.numeric)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		b, err := json.Marshal(j)
-		if err != nil {
-			return nil, err
-		}
-		text = string(b)
-		c.mu.Lock()
-		if len(c.written) >= maxCached {
-			clear(c.written)
-		}
-		c.written[s] = text
-		c.mu.Unlock()
+		return string(b), err
+	})
+	if err != nil {
+		return nil, err
 	}
 	name := ""
 	if s.Type == schema.Struct {
@@ -113,20 +101,10 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	var id int32
 	switch {
 	case c.sr.useLatest && !c.sr.autoRegister: // Confluent registers first when both are on
-		c.mu.Lock()
-		l, ok := c.latest[subject]
-		c.mu.Unlock()
-		if !ok {
+		id, err = c.latest.get(subject, func() (int32, error) {
 			got, err := c.sr.client.Latest(ctx, subject)
-			if err != nil {
-				return nil, err
-			}
-			l = got.ID
-			c.mu.Lock()
-			c.latest[subject] = l
-			c.mu.Unlock()
-		}
-		id = l
+			return got.ID, err
+		})
 	case c.sr.autoRegister:
 		id, err = c.sr.client.Register(ctx, subject, schemaregistry.JSONSchema, text)
 	default:
@@ -154,32 +132,28 @@ func (c *jsonSchemaConverter) ToConnect(_ string, b []byte) (*schema.Schema, any
 	if err != nil {
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	s, ok := c.read[id]
-	c.mu.Unlock()
-	if !ok {
+	s, err := c.read.get(id, func() (*schema.Schema, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 		defer cancel()
 		got, err := c.sr.client.ByID(ctx, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if got.Type != schemaregistry.JSONSchema {
-			return nil, nil, fmt.Errorf("schema id %d is %s, not JSON", id, got.Type)
+			return nil, fmt.Errorf("schema id %d is %s, not JSON", id, got.Type)
 		}
 		doc, err := decodeOrdered([]byte(got.Schema))
 		if err != nil {
-			return nil, nil, fmt.Errorf("schema id %d: %w", id, err)
+			return nil, fmt.Errorf("schema id %d: %w", id, err)
 		}
-		if s, err = jsonSchemaToConnect(doc, false, c.nonRequiredOptional); err != nil {
-			return nil, nil, fmt.Errorf("schema id %d: %w", id, err)
+		s, err := jsonSchemaToConnect(doc, false, c.nonRequiredOptional)
+		if err != nil {
+			return nil, fmt.Errorf("schema id %d: %w", id, err)
 		}
-		c.mu.Lock()
-		if len(c.read) >= maxCached {
-			clear(c.read)
-		}
-		c.read[id] = s
-		c.mu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()

@@ -51,9 +51,9 @@ type protobufConverter struct {
 	sr *srConfig
 
 	mu      sync.Mutex
-	written map[*schema.Schema]*protoSchema
+	written memo[*schema.Schema, *protoSchema]
 	read    map[int32]*protoFile
-	latest  map[string]*protoSchema
+	latest  memo[string, *protoSchema]
 }
 
 // protoSchema is one message of a compiled schema, with its Connect twin.
@@ -76,8 +76,7 @@ func newProtobuf(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &protobufConverter{sr: sr, written: map[*schema.Schema]*protoSchema{},
-		read: map[int32]*protoFile{}, latest: map[string]*protoSchema{}}, nil
+	return &protobufConverter{sr: sr, read: map[int32]*protoFile{}}, nil
 }
 
 func (c *protobufConverter) PassesThrough(*schema.Schema) bool { return false }
@@ -100,10 +99,7 @@ func (c *protobufConverter) FromConnect(topic string, s *schema.Schema, data any
 	if s == nil || s.Type != schema.Struct {
 		return nil, errors.New("ProtobufConverter needs a struct schema")
 	}
-	c.mu.Lock()
-	ps, ok := c.written[s]
-	c.mu.Unlock()
-	if !ok {
+	ps, err := c.written.get(s, func() (*protoSchema, error) {
 		text, err := connectToProto(s)
 		if err != nil {
 			return nil, err
@@ -112,13 +108,10 @@ func (c *protobufConverter) FromConnect(topic string, s *schema.Schema, data any
 		if err != nil {
 			return nil, fmt.Errorf("protobuf schema %s: %w", text, err)
 		}
-		ps = &protoSchema{text: text, msg: fd.Messages().Get(0), connect: s}
-		c.mu.Lock()
-		if len(c.written) >= maxCached {
-			clear(c.written)
-		}
-		c.written[s] = ps
-		c.mu.Unlock()
+		return &protoSchema{text: text, msg: fd.Messages().Get(0), connect: s}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	subject, err := c.sr.subject(topic, string(ps.msg.FullName()))
 	if err != nil {
@@ -130,20 +123,15 @@ func (c *protobufConverter) FromConnect(topic string, s *schema.Schema, data any
 	var id int32
 	switch {
 	case c.sr.useLatest && !c.sr.autoRegister: // Confluent registers first when both are on
-		c.mu.Lock()
-		l, ok := c.latest[subject]
-		c.mu.Unlock()
-		if !ok {
+		l, err := c.latest.get(subject, func() (*protoSchema, error) {
 			got, err := c.sr.client.Latest(ctx, subject)
 			if err != nil {
 				return nil, err
 			}
-			if l, err = c.message(ctx, got.ID, []int{0}); err != nil {
-				return nil, err
-			}
-			c.mu.Lock()
-			c.latest[subject] = l
-			c.mu.Unlock()
+			return c.message(ctx, got.ID, []int{0})
+		})
+		if err != nil {
+			return nil, err
 		}
 		id, target = l.id, l.msg
 	case c.sr.autoRegister:

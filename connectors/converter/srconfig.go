@@ -3,6 +3,7 @@ package converter
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/sluicehq/sluice/connectors/converter/schemaregistry"
 )
@@ -103,4 +104,32 @@ func (c *srConfig) subject(topic, recordName string) (string, error) {
 		return topic + "-" + recordName, nil
 	}
 	return topic + suffix, nil
+}
+
+// memo caches values by key for a converter, safe for concurrent use and
+// bounded by maxCached (full, it starts over). load runs outside the lock;
+// a failed load is not kept.
+type memo[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+func (c *memo[K, V]) get(k K, load func() (V, error)) (V, error) {
+	c.mu.Lock()
+	v, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = make(map[K]V)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v, nil
 }
