@@ -16,7 +16,9 @@ import (
 // such a step is escaped with a backslash (`a\`.b`), as Kafka's
 // SingleFieldPath reads it, and a trailing dot names an empty last step.
 //
-// Reading a path (get) gives null when a parent is missing or null. Changing
+// Reading a path (get) gives null when a parent is missing or null (a null
+// parent with a default is read as its default, as Kafka's ExtractField
+// does; the last step follows replace.null.with.default). Changing
 // the fields paths name (update, for Cast, MaskField, TimestampConverter and
 // HeaderFrom's move) rebuilds the structs and maps along the paths and leaves
 // a path that is not there alone; the derived schema is cached per input
@@ -179,10 +181,12 @@ func (p fieldPath) fieldOf(s *schema.Schema) *schema.Schema {
 }
 
 // structValue returns the value the path names in st (nil when a step is
-// missing or null).
-func (p fieldPath) structValue(st *schema.StructValue) any {
+// missing or null), the last step read by d (replace.null.with.default). A
+// null parent whose schema has a default is read as that default whatever
+// d says, as Kafka's ExtractField reads a path.
+func (p fieldPath) structValue(st *schema.StructValue, d nullDefaults) any {
 	var v any = st
-	for _, step := range p {
+	for i, step := range p {
 		cur, ok := v.(*schema.StructValue)
 		if !ok || cur == nil {
 			return nil
@@ -191,7 +195,11 @@ func (p fieldPath) structValue(st *schema.StructValue) any {
 		if f == nil {
 			return nil
 		}
-		v = cur.Values[f.Index]
+		if i < len(p)-1 {
+			v = nullDefaults(true).of(cur.Values[f.Index], f.Schema)
+		} else {
+			v = d.of(cur.Values[f.Index], f.Schema)
+		}
 	}
 	return v
 }
@@ -296,9 +304,12 @@ func (t *pathTree) updateSchema(s *schema.Schema, leaf leafSchema) (*schema.Sche
 }
 
 // updateStruct builds the value of schema out (made by updateSchema from
-// in's schema) from in, with the fields the paths name changed by leaf. A
-// null struct along a path stays null.
-func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, leaf leafValue) (*schema.StructValue, error) {
+// in's schema) from in, with the fields the paths name changed by leaf.
+// Every field of the structs it rebuilds is read by d
+// (replace.null.with.default), as Kafka's transforms copy fields, so leaf
+// gets a null field's default when d is true; a struct along a path that is
+// still null stays null.
+func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, d nullDefaults, leaf leafValue) (*schema.StructValue, error) {
 	nv := schema.NewStruct(out)
 	j := 0 // out's fields are in's, in order, less the dropped ones
 	for _, f := range in.Schema.Fields {
@@ -307,7 +318,7 @@ func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, leaf
 		}
 		of := &out.Fields[j]
 		j++
-		v := in.Values[f.Index]
+		v := d.of(in.Values[f.Index], f.Schema)
 		if k := t.kids[f.Name]; k != nil && v != nil {
 			var err error
 			switch {
@@ -315,7 +326,7 @@ func (t *pathTree) updateStruct(in *schema.StructValue, out *schema.Schema, leaf
 				v, err = leaf(k.end, f.Schema, of.Schema, v)
 			case f.Schema.Type == schema.Struct:
 				if sub, ok := v.(*schema.StructValue); ok {
-					v, err = k.updateStruct(sub, of.Schema, leaf)
+					v, err = k.updateStruct(sub, of.Schema, d, leaf)
 				}
 			}
 			if err != nil {

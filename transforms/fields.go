@@ -28,6 +28,7 @@ func fieldPlugins() []Plugin {
 		{Name: "timestamp.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for record timestamp."},
 		{Name: "static.field", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Field name for static data field."},
 		{Name: "static.value", Type: connectors.TypeString, Importance: connectors.Medium, Doc: "Static field value, if field name configured."},
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) { return newInsertField(cfg, key) })...)
 	return out
 }
@@ -84,6 +85,7 @@ type insertField struct {
 	key                                         bool
 	topic, partition, offset, timestamp, static fieldName
 	staticValue                                 string
+	defaults                                    nullDefaults // replace.null.with.default, for the fields copied
 	schemas                                     schemaCache
 }
 
@@ -110,9 +112,13 @@ func newInsertField(cfg connectors.Config, key bool) (Transform, error) {
 	t := &insertField{key: key,
 		topic: parseFieldName(cfg.String("topic.field")), partition: parseFieldName(cfg.String("partition.field")),
 		offset: parseFieldName(cfg.String("offset.field")), timestamp: parseFieldName(cfg.String("timestamp.field")),
-		static: parseFieldName(cfg.String("static.field")), staticValue: cfg.String("static.value")}
+		static: parseFieldName(cfg.String("static.field")), staticValue: cfg.String("static.value"), defaults: replaceNull(cfg)}
 	if t.topic.name == "" && t.partition.name == "" && t.offset.name == "" && t.timestamp.name == "" && t.static.name == "" {
 		return nil, fmt.Errorf("set at least one of topic.field, partition.field, offset.field, timestamp.field and static.field")
+	}
+	// Kafka refuses a static field without a value; an empty value is one.
+	if _, set := cfg.Lookup("static.value"); t.static.name != "" && !set {
+		return nil, &configError{key: "static.value", reason: "No value specified for static field: " + t.static.name}
 	}
 	return t, nil
 }
@@ -206,7 +212,7 @@ func (t *insertField) Apply(r *connectors.Record) (bool, error) {
 		return false, err
 	}
 	out := schema.NewStruct(ns)
-	copy(out.Values, st.Values)
+	t.defaults.copyValues(out.Values, st)
 	for i, f := range fields {
 		if f.v == nil && !f.f.optional {
 			return false, fmt.Errorf("field %s is required but the record has no %s", f.f.name, f.f.name)

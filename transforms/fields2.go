@@ -22,6 +22,7 @@ func morePlugins() []Plugin {
 				Doc: "Field names on the record value to extract as the record key; with field.syntax.version=V2 paths to nested fields, " +
 					"each a key field named by its path as written (after.id)."},
 			fieldSyntaxField,
+			replaceNullField,
 		}},
 		NewTransform: func(cfg connectors.Config) (Transform, error) {
 			fields := cfg.List("fields")
@@ -29,19 +30,20 @@ func morePlugins() []Plugin {
 			if err != nil {
 				return nil, err
 			}
-			return &valueToKey{fields: fields, paths: paths}, nil
+			return &valueToKey{fields: fields, paths: paths, defaults: replaceNull(cfg)}, nil
 		},
 	}}
 	out = append(out, keyValue("ExtractField", "Replaces the data with one of its fields (a struct with a schema, a map without).", connectors.Spec{Fields: []connectors.Field{
 		{Name: "field", Type: connectors.TypeString, Required: true, Importance: connectors.Medium,
 			Doc: "Field name to extract; with field.syntax.version=V2 a path to a nested field, for example after.id."},
 		fieldSyntaxField,
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		path, err := parseFieldPath(cfg, "field", cfg.String("field"))
 		if err != nil {
 			return nil, err
 		}
-		return &extractField{key: key, field: cfg.String("field"), path: path}, nil
+		return &extractField{key: key, field: cfg.String("field"), path: path, defaults: replaceNull(cfg)}, nil
 	})...)
 	out = append(out, keyValue("ReplaceField", "Keeps (include), drops (exclude) and renames (renames, from:to) fields.", connectors.Spec{Fields: []connectors.Field{
 		{Name: "exclude", Type: connectors.TypeList, Importance: connectors.Medium, Doc: "Fields to exclude. This takes precedence over the fields to include."},
@@ -52,10 +54,11 @@ func morePlugins() []Plugin {
 		{Name: "blacklist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use exclude instead."},
 		{Name: "whitelist", Type: connectors.TypeList, Importance: connectors.Low, Doc: "Deprecated. Use include instead."},
 		fieldSyntaxField,
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		renames, _ := parseRenames(cfg.String("renames"))
 		t := &replaceField{key: key, exclude: append(cfg.List("exclude"), cfg.List("blacklist")...),
-			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames}
+			include: append(cfg.List("include"), cfg.List("whitelist")...), renames: renames, defaults: replaceNull(cfg)}
 		if syntaxV2(cfg) {
 			if err := t.parsePaths(cfg); err != nil {
 				return nil, err
@@ -66,11 +69,18 @@ func morePlugins() []Plugin {
 	out = append(out, keyValue("MaskField", "Replaces the value of fields with the empty value of their type (0, false, \"\", an empty array or map), or with replacement.", connectors.Spec{Fields: []connectors.Field{
 		{Name: "fields", Type: connectors.TypeList, Required: true, Importance: connectors.High,
 			Doc: "Names of fields to mask; with field.syntax.version=V2 paths to nested fields."},
-		{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."},
+		{Name: "replacement", Type: connectors.TypeString, Importance: connectors.Low, Doc: "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only).",
+			Validate: func(v string) error {
+				if v == "" {
+					return fmt.Errorf("String must be non-empty")
+				}
+				return nil
+			}},
 		fieldSyntaxField,
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		r, set := cfg.Lookup("replacement")
-		t := &maskField{key: key, fields: cfg.List("fields"), replacement: r, hasReplacement: set}
+		t := &maskField{key: key, fields: cfg.List("fields"), replacement: r, hasReplacement: set, defaults: replaceNull(cfg)}
 		if syntaxV2(cfg) {
 			paths, err := parseFieldPaths(cfg, "fields", t.fields)
 			if err != nil {
@@ -83,8 +93,9 @@ func morePlugins() []Plugin {
 	out = append(out, keyValue("SetSchemaMetadata", "Sets the name and/or version of the data's schema.", connectors.Spec{Fields: []connectors.Field{
 		{Name: "schema.name", Type: connectors.TypeString, Importance: connectors.High, Doc: "Schema name to set."},
 		{Name: "schema.version", Type: connectors.TypeInt, Importance: connectors.High, Doc: "Schema version to set."},
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
-		t := &setSchemaMetadata{key: key, name: cfg.String("schema.name")}
+		t := &setSchemaMetadata{key: key, name: cfg.String("schema.name"), defaults: replaceNull(cfg)}
 		if v, ok := cfg.Lookup("schema.version"); ok && strings.TrimSpace(v) != "" {
 			n, _ := strconv.Atoi(strings.TrimSpace(v))
 			t.version, t.setVersion = int32(n), true
@@ -136,10 +147,11 @@ func requireMap(v any, what string) (map[string]any, error) {
 }
 
 type extractField struct {
-	key     bool
-	field   string
-	path    fieldPath // one step unless field.syntax.version=V2
-	schemas schemaCache
+	key      bool
+	field    string
+	path     fieldPath // one step unless field.syntax.version=V2
+	defaults nullDefaults
+	schemas  schemaCache
 }
 
 func (t *extractField) NeedsStructure() bool { return true }
@@ -175,16 +187,17 @@ func (t *extractField) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	side.set(r, fs, t.path.structValue(st))
+	side.set(r, fs, t.path.structValue(st, t.defaults))
 	return true, nil
 }
 
 type valueToKey struct {
 	// fields name the key's fields; paths are where their values are in
 	// the value, one step each under V1.
-	fields  []string
-	paths   []fieldPath
-	schemas schemaCache
+	fields   []string
+	paths    []fieldPath
+	defaults nullDefaults
+	schemas  schemaCache
 }
 
 func (t *valueToKey) NeedsStructure() bool { return true }
@@ -230,7 +243,7 @@ func (t *valueToKey) Apply(r *connectors.Record) (bool, error) {
 	}
 	key := schema.NewStruct(ks)
 	for i, p := range t.paths {
-		key.Values[i] = p.structValue(st)
+		key.Values[i] = p.structValue(st, t.defaults)
 	}
 	sideOf(true).set(r, ks, key)
 	return true, nil
@@ -246,6 +259,7 @@ type replaceField struct {
 	v2                         bool
 	excludeT, includeT, renamT *pathTree
 	renameTo                   []string
+	defaults                   nullDefaults
 	schemas                    schemaCache
 }
 
@@ -349,7 +363,7 @@ func (t *replaceField) pathsStruct(st *schema.StructValue, out *schema.Schema, e
 		if name == "" || inK != nil && f.Schema.Type != schema.Struct {
 			continue // as pathsSchema
 		}
-		v := st.Values[f.Index]
+		v := t.defaults.of(st.Values[f.Index], f.Schema)
 		if sub, ok := v.(*schema.StructValue); ok && sub != nil && f.Schema.Type == schema.Struct && (exK != nil || inK != nil || rnK != nil) {
 			v = t.pathsStruct(sub, out.Fields[i].Schema, exK, inK, rnK)
 		}
@@ -455,7 +469,7 @@ func (t *replaceField) Apply(r *connectors.Record) (bool, error) {
 	i := 0
 	for _, f := range s.Fields {
 		if t.keeps(f.Name) {
-			out.Values[i] = st.Values[f.Index]
+			out.Values[i] = t.defaults.of(st.Values[f.Index], f.Schema)
 			i++
 		}
 	}
@@ -469,6 +483,7 @@ type maskField struct {
 	tree           *pathTree // field.syntax.version=V2: the fields' paths; nil under V1
 	replacement    string
 	hasReplacement bool
+	defaults       nullDefaults
 }
 
 func (t *maskField) NeedsStructure() bool { return true }
@@ -564,12 +579,15 @@ func (t *maskField) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// As Kafka's: every field is copied (read by replace.null.with.default,
+	// so a null field with a default is masked as its default), and a name
+	// the schema does not have is left alone.
 	out := schema.NewStruct(s)
-	copy(out.Values, st.Values)
+	t.defaults.copyValues(out.Values, st)
 	for _, name := range t.fields {
 		f := s.Field(name)
 		if f == nil {
-			return false, fmt.Errorf("unknown field: %s", name)
+			continue
 		}
 		mv, err := t.masked(out.Values[f.Index])
 		if err != nil {
@@ -610,7 +628,7 @@ func (t *maskField) applyPaths(r *connectors.Record, s *schema.Schema, v any) (b
 	if err != nil {
 		return false, err
 	}
-	out, err := t.tree.updateStruct(st, s, func(_ int, _, _ *schema.Schema, x any) (any, error) { return t.masked(x) })
+	out, err := t.tree.updateStruct(st, s, t.defaults, func(_ int, _, _ *schema.Schema, x any) (any, error) { return t.masked(x) })
 	if err != nil {
 		return false, err
 	}
@@ -623,6 +641,7 @@ type setSchemaMetadata struct {
 	name       string
 	version    int32
 	setVersion bool
+	defaults   nullDefaults // for the fields of a struct copied to the new schema
 }
 
 func (t *setSchemaMetadata) NeedsStructure() bool { return true }
@@ -630,6 +649,9 @@ func (t *setSchemaMetadata) NeedsStructure() bool { return true }
 func (t *setSchemaMetadata) Apply(r *connectors.Record) (bool, error) {
 	side := sideOf(t.key)
 	s, v := side.get(r)
+	if s == nil && v == nil {
+		return true, nil // a null without a schema passes, as in Kafka
+	}
 	if s == nil {
 		return false, fmt.Errorf("schema required for [updating schema metadata]")
 	}
@@ -641,8 +663,13 @@ func (t *setSchemaMetadata) Apply(r *connectors.Record) (bool, error) {
 	if t.setVersion {
 		ns.Version = t.version
 	}
-	if st, ok := v.(*schema.StructValue); ok {
-		v = &schema.StructValue{Schema: ns, Values: st.Values}
+	if st, ok := v.(*schema.StructValue); ok && st != nil {
+		nv := &schema.StructValue{Schema: ns, Values: st.Values}
+		if t.defaults {
+			nv.Values = make([]any, len(st.Values))
+			t.defaults.copyValues(nv.Values, st)
+		}
+		v = nv
 	}
 	side.set(r, ns, v)
 	return true, nil

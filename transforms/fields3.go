@@ -43,12 +43,13 @@ func evenMorePlugins() []Plugin {
 				"With field.syntax.version=V2 the fields are paths to nested fields: parent.child.k2:int64.",
 			Validate: func(v string) error { _, _, err := parseCastSpec(v); return err }},
 		fieldSyntaxField,
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		whole, fields, err := parseCastSpec(cfg.String("spec"))
 		if err != nil {
 			return nil, err
 		}
-		t := &cast{key: key, whole: whole, fields: fields}
+		t := &cast{key: key, whole: whole, fields: fields, defaults: replaceNull(cfg)}
 		if whole == "" && syntaxV2(cfg) {
 			if err := t.parsePaths(cfg); err != nil {
 				return nil, err
@@ -192,7 +193,8 @@ func (t *flatten) Apply(r *connectors.Record) (bool, error) {
 	}
 	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
 		ns := copyBasics(s)
-		t.flattenSchema("", s, false, ns)
+		top, _ := s.Default.(*schema.StructValue)
+		t.flattenSchema("", s, s.Optional, top, ns)
 		return ns, nil
 	})
 	if err != nil {
@@ -221,31 +223,45 @@ func (t *flatten) flattenMap(prefix string, m map[string]any, out map[string]any
 	}
 }
 
-func (t *flatten) flattenSchema(prefix string, s *schema.Schema, optional bool, out *schema.Schema) {
+// flattenSchema adds s's fields to out, flattened. As in Kafka's Flatten, a
+// field under an optional struct is optional, and a field without a default
+// of its own takes its value in the default of the struct it is in (parent),
+// if that struct has one.
+func (t *flatten) flattenSchema(prefix string, s *schema.Schema, optional bool, parent *schema.StructValue, out *schema.Schema) {
 	for _, f := range s.Fields {
+		def := f.Schema.Default
+		fromParent := def == nil && parent != nil
+		if fromParent {
+			def = parent.Get(f.Name)
+			fromParent = def != nil
+		}
 		if f.Schema.Type == schema.Struct {
-			t.flattenSchema(t.name(prefix, f.Name), f.Schema, optional || f.Schema.Optional, out)
+			pd, _ := def.(*schema.StructValue)
+			t.flattenSchema(t.name(prefix, f.Name), f.Schema, optional || f.Schema.Optional, pd, out)
 			continue
 		}
 		fs := f.Schema
-		if optional && !fs.Optional {
+		if optional && !fs.Optional || fromParent {
 			c := *fs
-			c.Optional = true
+			c.Optional = c.Optional || optional
+			c.Default = def
 			fs = &c
 		}
 		out.Fields = append(out.Fields, schema.Field{Name: t.name(prefix, f.Name), Index: len(out.Fields), Schema: fs})
 	}
 }
 
+// flattenStruct puts st's fields into out, flattened. As Kafka's Flatten
+// reads them (it has no replace.null.with.default), a null field whose
+// schema has a default is that default; the fields of a struct that is
+// still null stay null.
 func (t *flatten) flattenStruct(prefix string, st *schema.StructValue, out *schema.StructValue) {
 	for _, f := range st.Schema.Fields {
-		v := st.Values[f.Index]
+		v := nullDefaults(true).of(st.Values[f.Index], f.Schema)
 		if f.Schema.Type == schema.Struct {
-			sub, _ := v.(*schema.StructValue)
-			if sub == nil {
-				sub = schema.NewStruct(f.Schema) // a null struct: its fields are null
+			if sub, _ := v.(*schema.StructValue); sub != nil {
+				t.flattenStruct(t.name(prefix, f.Name), sub, out)
 			}
-			t.flattenStruct(t.name(prefix, f.Name), sub, out)
 			continue
 		}
 		_ = out.Put(t.name(prefix, f.Name), v)
@@ -285,10 +301,25 @@ type cast struct {
 	fields map[string]schema.Type
 	// Under field.syntax.version=V2: the spec's paths, their types (by
 	// path index) and the paths merged; tree is nil under V1.
-	paths   []fieldPath
-	types   []schema.Type
-	tree    *pathTree
-	schemas schemaCache
+	paths    []fieldPath
+	types    []schema.Type
+	tree     *pathTree
+	defaults nullDefaults // replace.null.with.default, for every field copied
+	schemas  schemaCache
+}
+
+// castSchema is the schema of a value of schema s cast to type to: s's
+// optionality, and its default cast too, as Kafka's Cast keeps both.
+func castSchema(s *schema.Schema, to schema.Type) (*schema.Schema, error) {
+	out := &schema.Schema{Type: to, Optional: s.Optional}
+	if s.Default != nil {
+		d, err := castValue(s.Default, to)
+		if err != nil {
+			return nil, fmt.Errorf("default value: %w", err)
+		}
+		out.Default = d
+	}
+	return out, nil
 }
 
 // parsePaths reads the spec's fields as V2 paths, in the spec's order; the
@@ -344,13 +375,17 @@ func (t *cast) applyPaths(r *connectors.Record, s *schema.Schema, v any) (bool, 
 			case schema.Struct, schema.Array, schema.Map:
 				return nil, fmt.Errorf("field %s: cannot cast a %s: only primitive types are supported", t.paths[i], f.Schema.Type)
 			}
-			return &schema.Schema{Type: t.types[i], Optional: f.Schema.Optional}, nil
+			cs, err := castSchema(f.Schema, t.types[i])
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %w", t.paths[i], err)
+			}
+			return cs, nil
 		})
 	})
 	if err != nil {
 		return false, err
 	}
-	out, err := t.tree.updateStruct(st, ns, func(i int, _, _ *schema.Schema, x any) (any, error) {
+	out, err := t.tree.updateStruct(st, ns, t.defaults, func(i int, _, _ *schema.Schema, x any) (any, error) {
 		cx, err := castValue(x, t.types[i])
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", t.paths[i], err)
@@ -454,7 +489,9 @@ func (t *cast) Apply(r *connectors.Record) (bool, error) {
 		}
 		var ns *schema.Schema
 		if s != nil {
-			ns = &schema.Schema{Type: t.whole, Optional: s.Optional}
+			if ns, err = t.schemas.get(s, func() (*schema.Schema, error) { return castSchema(s, t.whole) }); err != nil {
+				return false, err
+			}
 		}
 		side.set(r, ns, nv)
 		return true, nil
@@ -490,7 +527,10 @@ func (t *cast) Apply(r *connectors.Record) (bool, error) {
 		for _, f := range s.Fields {
 			fs := f.Schema
 			if to, ok := t.fields[f.Name]; ok {
-				fs = &schema.Schema{Type: to, Optional: f.Schema.Optional}
+				var err error
+				if fs, err = castSchema(f.Schema, to); err != nil {
+					return nil, fmt.Errorf("field %s: %w", f.Name, err)
+				}
 			}
 			addField(ns, f.Name, fs)
 		}
@@ -501,7 +541,7 @@ func (t *cast) Apply(r *connectors.Record) (bool, error) {
 	}
 	out := schema.NewStruct(ns)
 	for i, f := range s.Fields {
-		x := st.Values[i]
+		x := t.defaults.of(st.Values[i], f.Schema)
 		if to, ok := t.fields[f.Name]; ok {
 			cv, err := castValue(x, to)
 			if err != nil {

@@ -25,13 +25,14 @@ func headerFromPlugins() []Plugin {
 		{Name: "operation", Type: connectors.TypeString, Required: true, Importance: connectors.High, Allowed: []string{"copy", "move"},
 			Doc: "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value)."},
 		fieldSyntaxField,
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		fields, headers := cfg.List("fields"), cfg.List("headers")
 		if len(fields) != len(headers) {
 			return nil, fmt.Errorf("'fields' config must have the same number of elements as 'headers' config")
 		}
 		t := &headerFrom{key: key, fields: fields, headers: headers,
-			move: strings.EqualFold(cfg.String("operation"), "move")}
+			move: strings.EqualFold(cfg.String("operation"), "move"), defaults: replaceNull(cfg)}
 		if syntaxV2(cfg) {
 			paths, err := parseFieldPaths(cfg, "fields", fields)
 			if err != nil {
@@ -50,7 +51,10 @@ type headerFrom struct {
 	move            bool
 	paths           []fieldPath // field.syntax.version=V2 only
 	tree            *pathTree   // the paths merged; nil under V1
-	schemas         schemaCache
+	// defaults (replace.null.with.default) reads the header values and,
+	// with move, the fields kept; copy leaves the value as it is.
+	defaults nullDefaults
+	schemas  schemaCache
 }
 
 func (t *headerFrom) NeedsStructure() bool { return true }
@@ -108,11 +112,12 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for i, f := range t.fields {
-		if s.Field(f) == nil {
-			return false, fmt.Errorf("unknown field: %s", f)
+	for i, name := range t.fields {
+		f := s.Field(name)
+		if f == nil {
+			return false, fmt.Errorf("unknown field: %s", name)
 		}
-		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(st.Get(f))})
+		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(t.defaults.of(st.Get(name), f.Schema))})
 	}
 	if !t.move {
 		return true, nil
@@ -131,7 +136,7 @@ func (t *headerFrom) Apply(r *connectors.Record) (bool, error) {
 	}
 	out := schema.NewStruct(ns)
 	for _, f := range ns.Fields {
-		out.Values[f.Index] = st.Get(f.Name)
+		out.Values[f.Index] = t.defaults.of(st.Get(f.Name), f.Schema)
 	}
 	side.set(r, ns, out)
 	return true, nil
@@ -173,7 +178,7 @@ func (t *headerFrom) applyPaths(r *connectors.Record, s *schema.Schema, v any) (
 		if fs, _ := p.lookup(s); fs == nil {
 			return false, fmt.Errorf("unknown field: %s", t.fields[i])
 		}
-		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.structValue(st))})
+		r.Headers = append(r.Headers, connectors.Header{Key: t.headers[i], Value: headerText(p.structValue(st, t.defaults))})
 	}
 	if !t.move {
 		return true, nil
@@ -184,7 +189,7 @@ func (t *headerFrom) applyPaths(r *connectors.Record, s *schema.Schema, v any) (
 	if err != nil {
 		return false, err
 	}
-	out, err := t.tree.updateStruct(st, ns, func(_ int, _, _ *schema.Schema, x any) (any, error) { return x, nil })
+	out, err := t.tree.updateStruct(st, ns, t.defaults, func(_ int, _, _ *schema.Schema, x any) (any, error) { return x, nil })
 	if err != nil {
 		return false, err
 	}

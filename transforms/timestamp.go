@@ -33,9 +33,10 @@ func timestampPlugins() []Plugin {
 		{Name: "unix.precision", Type: connectors.TypeString, Default: "milliseconds", Importance: connectors.Low,
 			Allowed: []string{"seconds", "milliseconds", "microseconds", "nanoseconds"},
 			Doc:     "The desired Unix precision for the timestamp: seconds, milliseconds, microseconds, or nanoseconds."},
+		replaceNullField,
 	}}, func(cfg connectors.Config, key bool) (Transform, error) {
 		t := &timestampConverter{key: key, field: strings.TrimSpace(cfg.String("field")),
-			target: strings.ToLower(cfg.String("target.type")), precision: cfg.String("unix.precision")}
+			target: strings.ToLower(cfg.String("target.type")), precision: cfg.String("unix.precision"), defaults: replaceNull(cfg)}
 		if f := cfg.String("format"); strings.TrimSpace(f) != "" {
 			d, err := javaDateLayout(f)
 			if err != nil {
@@ -65,6 +66,7 @@ type timestampConverter struct {
 	precision string
 	path      fieldPath // field.syntax.version=V2 only
 	tree      *pathTree // path as a tree; nil under V1
+	defaults  nullDefaults
 	schemas   schemaCache
 }
 
@@ -165,19 +167,23 @@ func (t *timestampConverter) Apply(r *connectors.Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// As Kafka's: every field is copied, read by replace.null.with.default
+	// (a null field with a default is converted from that default), and a
+	// field name the schema does not have changes nothing else.
 	f := s.Field(t.field)
-	if f == nil {
-		return false, fmt.Errorf("unknown field: %s", t.field)
-	}
-	ns := copyBasics(s)
-	ns.Fields = make([]schema.Field, len(s.Fields))
-	copy(ns.Fields, s.Fields)
-	fs, _ := t.from(time.Time{}, f.Schema.Optional)
-	ns.Fields[f.Index].Schema = fs
+	ns, _ := t.schemas.get(s, func() (*schema.Schema, error) {
+		ns := copyBasics(s)
+		ns.Fields = make([]schema.Field, len(s.Fields))
+		copy(ns.Fields, s.Fields)
+		if f != nil {
+			ns.Fields[f.Index].Schema, _ = t.from(time.Time{}, f.Schema.Optional)
+		}
+		return ns, nil
+	})
 	out := schema.NewStruct(ns)
-	copy(out.Values, st.Values)
-	if x := st.Values[f.Index]; x != nil {
-		ts, err := t.toTime(f.Schema, x)
+	t.defaults.copyValues(out.Values, st)
+	if f != nil && out.Values[f.Index] != nil {
+		ts, err := t.toTime(f.Schema, out.Values[f.Index])
 		if err != nil {
 			return false, fmt.Errorf("field %s: %w", t.field, err)
 		}
@@ -190,7 +196,8 @@ func (t *timestampConverter) Apply(r *connectors.Record) (bool, error) {
 // applyPath is TimestampConverter under field.syntax.version=V2: the field
 // the path names is converted wherever it is nested; a null value or parent
 // stays null, a missing map key stays missing, and a path that is not in
-// the schema is an error, as a field name is under V1.
+// the schema changes nothing, as Kafka's TimestampConverter leaves a field
+// name the schema does not have.
 func (t *timestampConverter) applyPath(r *connectors.Record, s *schema.Schema, v any) (bool, error) {
 	side := sideOf(t.key)
 	if s == nil {
@@ -220,9 +227,6 @@ func (t *timestampConverter) applyPath(r *connectors.Record, s *schema.Schema, v
 		return false, err
 	}
 	ns, err := t.schemas.get(s, func() (*schema.Schema, error) {
-		if fs, _ := t.path.lookup(s); fs == nil {
-			return nil, fmt.Errorf("unknown field: %s", t.field)
-		}
 		return t.tree.updateSchema(s, func(_ int, f schema.Field) (*schema.Schema, error) {
 			fs, _ := t.from(time.Time{}, f.Schema.Optional)
 			return fs, nil
@@ -231,7 +235,7 @@ func (t *timestampConverter) applyPath(r *connectors.Record, s *schema.Schema, v
 	if err != nil {
 		return false, err
 	}
-	out, err := t.tree.updateStruct(st, ns, func(_ int, old, _ *schema.Schema, x any) (any, error) {
+	out, err := t.tree.updateStruct(st, ns, t.defaults, func(_ int, old, _ *schema.Schema, x any) (any, error) {
 		ts, err := t.toTime(old, x)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", t.path, err)
