@@ -11,12 +11,14 @@ PG_ADDR ?= 127.0.0.1:5432
 MARIADB_ADDR ?= 127.0.0.1:3306
 # Jaeger's OTLP/HTTP receiver and query API (deploy/local/jaeger.sh).
 JAEGER_ADDRS ?= 127.0.0.1:4318,127.0.0.1:16686
-# A Confluent Schema Registry API (deploy/local/registry.sh).
+# A Confluent-compatible Schema Registry (deploy/local/registry.sh) and the
+# basic credentials it accepts.
 REGISTRY_ADDR ?= 127.0.0.1:8081
+REGISTRY_USER_INFO ?= sluice:sluice-secret
 # Tests that need a real dependency fail instead of skipping when it is absent.
 TEST_ENV := SLUICE_TEST_KAFKA=$(KAFKA_ADDR) SLUICE_TEST_ETCD=$(ETCD_ADDR) \
 	SLUICE_TEST_POSTGRES=$(PG_ADDR) SLUICE_TEST_MARIADB=$(MARIADB_ADDR) SLUICE_TEST_JAEGER=$(JAEGER_ADDRS) \
-	SLUICE_TEST_REGISTRY=$(REGISTRY_ADDR) SLUICE_TEST_REQUIRE=1
+	SLUICE_TEST_REGISTRY=$(REGISTRY_ADDR) SLUICE_TEST_REGISTRY_USER_INFO=$(REGISTRY_USER_INFO) SLUICE_TEST_REQUIRE=1
 TEST_FLAGS ?= -count=1 -race -timeout 20m
 
 .PHONY: all build dev test test-unit test-deps generate checkgenerate lint fmt clean deps-stop bench bench-cdc bench-controlplane chaos help
@@ -32,7 +34,7 @@ build: ## Build bin/sluice
 dev: build ## Run etcd, control plane, agent and a Kafka-protocol broker in one process, with a demo pipeline
 	bin/sluice dev --demo --data-dir .data/dev
 
-test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL, MariaDB, Jaeger and a Schema Registry API (idempotent)
+test-deps: ## Install and start a real Kafka broker, etcd, PostgreSQL, MariaDB, Jaeger and a Schema Registry (idempotent)
 	deploy/local/kafka.sh start
 	deploy/local/etcd.sh start
 	deploy/local/postgres.sh start

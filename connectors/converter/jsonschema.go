@@ -33,13 +33,13 @@ import (
 //	map, string keys {"type":"object","additionalProperties":…,"connect.type":"map"}
 //	map, other keys  {"type":"array","items":{"type":"object","properties":{"key":…,"value":…}},"connect.type":"map"}
 //	struct           {"type":"object","title":name,"properties":{…, each with "connect.index"}}
+//	                 (and "additionalProperties":false with object.additional.properties=false)
 //	optional         {"oneOf":[{"type":"null"},T]}; properties not "required" are
 //	                 optional on reading only with use.optional.for.nonrequired
 type jsonSchemaConverter struct {
 	sr *srConfig
-	// numeric writes decimals as JSON numbers (decimal.format=NUMERIC)
-	// instead of base64 text.
-	numeric bool
+	// style is how Connect schemas are written as JSON Schemas.
+	style jsonSchemaStyle
 	// nonRequiredOptional reads properties not listed in "required" as
 	// optional (use.optional.for.nonrequired).
 	nonRequiredOptional bool
@@ -58,13 +58,18 @@ func newJSONSchema(opts map[string]string, isKey bool) (Converter, error) {
 	switch f := strings.ToUpper(strings.TrimSpace(opts["decimal.format"])); f {
 	case "", "BASE64":
 	case "NUMERIC":
-		c.numeric = true
+		c.style.numeric = true
 	default:
 		return nil, &optionError{"decimal.format", fmt.Sprintf("%q is not BASE64 or NUMERIC", opts["decimal.format"])}
 	}
 	if c.nonRequiredOptional, err = boolOption(opts, "use.optional.for.nonrequired", false); err != nil {
 		return nil, err
 	}
+	open, err := boolOption(opts, "object.additional.properties", true)
+	if err != nil {
+		return nil, err
+	}
+	c.style.closed = !open
 	return c, nil
 }
 
@@ -78,7 +83,7 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 		return nil, errors.New("JsonSchemaConverter needs a schema: the record has schemaless data")
 	}
 	text, err := c.written.get(s, func() (string, error) {
-		j, err := connectToJSONSchema(s, c.numeric)
+		j, err := connectToJSONSchema(s, c.style)
 		if err != nil {
 			return "", err
 		}
@@ -113,7 +118,7 @@ func (c *jsonSchemaConverter) FromConnect(topic string, s *schema.Schema, data a
 	if err != nil {
 		return nil, err
 	}
-	tree, err := jsonTree(s, data, c.numeric)
+	tree, err := jsonTree(s, data, c.style.numeric)
 	if err != nil {
 		return nil, err
 	}
@@ -168,16 +173,30 @@ func (c *jsonSchemaConverter) ToConnect(_ string, b []byte) (*schema.Schema, any
 	return s, v, nil
 }
 
+// jsonSchemaStyle is how the converter writes a Connect schema as a JSON
+// Schema, from its options.
+type jsonSchemaStyle struct {
+	// numeric writes decimals as JSON numbers (decimal.format=NUMERIC)
+	// instead of base64 text.
+	numeric bool
+	// closed writes structs with "additionalProperties":false
+	// (object.additional.properties=false): a closed content model, under
+	// which a registry's BACKWARD check lets a later schema add an optional
+	// field; under the open model (Confluent's default) it refuses that
+	// (PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL).
+	closed bool
+}
+
 // connectToJSONSchema is s as a JSON Schema (JSON values).
-func connectToJSONSchema(s *schema.Schema, numeric bool) (any, error) {
-	t, err := jsonSchemaPlain(s, numeric)
+func connectToJSONSchema(s *schema.Schema, st jsonSchemaStyle) (any, error) {
+	t, err := jsonSchemaPlain(s, st)
 	if err != nil || !s.Optional {
 		return t, err
 	}
 	return map[string]any{"oneOf": []any{map[string]any{"type": "null"}, t}}, nil
 }
 
-func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
+func jsonSchemaPlain(s *schema.Schema, st jsonSchemaStyle) (map[string]any, error) {
 	if s == nil {
 		return nil, errors.New("json schema: a schema is required")
 	}
@@ -194,17 +213,17 @@ func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 		m["type"] = string(s.Type)
 	case schema.Bytes:
 		m["type"], m["connect.type"] = "string", "bytes"
-		if s.Name == schema.DecimalName && numeric {
+		if s.Name == schema.DecimalName && st.numeric {
 			m["type"] = "number"
 		}
 	case schema.Array:
-		items, err := connectToJSONSchema(s.Elem, numeric)
+		items, err := connectToJSONSchema(s.Elem, st)
 		if err != nil {
 			return nil, err
 		}
 		m["type"], m["items"] = "array", items
 	case schema.Map:
-		v, err := connectToJSONSchema(s.Value, numeric)
+		v, err := connectToJSONSchema(s.Value, st)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +232,7 @@ func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 			m["type"], m["additionalProperties"] = "object", v
 			break
 		}
-		k, err := connectToJSONSchema(s.Key, numeric)
+		k, err := connectToJSONSchema(s.Key, st)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +242,7 @@ func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 		m["type"] = "object"
 		props := map[string]any{}
 		for i, f := range s.Fields {
-			p, err := connectToJSONSchema(f.Schema, numeric)
+			p, err := connectToJSONSchema(f.Schema, st)
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", f.Name, err)
 			}
@@ -232,6 +251,9 @@ func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 			props[f.Name] = pm
 		}
 		m["properties"] = props
+		if st.closed {
+			m["additionalProperties"] = false
+		}
 	default:
 		return nil, fmt.Errorf("json schema: unknown schema type %q", s.Type)
 	}
@@ -249,7 +271,7 @@ func jsonSchemaPlain(s *schema.Schema, numeric bool) (map[string]any, error) {
 	}
 	if s.Default != nil {
 		if d, err := jsonTree(&schema.Schema{Type: s.Type, Name: s.Name, Parameters: s.Parameters,
-			Fields: s.Fields, Key: s.Key, Value: s.Value, Elem: s.Elem}, s.Default, numeric); err == nil {
+			Fields: s.Fields, Key: s.Key, Value: s.Value, Elem: s.Elem}, s.Default, st.numeric); err == nil {
 			m["default"] = d
 		}
 	}

@@ -36,7 +36,7 @@ func TestJSONSchemaMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			j, err := connectToJSONSchema(tt.s, false)
+			j, err := connectToJSONSchema(tt.s, jsonSchemaStyle{})
 			if err != nil {
 				t.Fatal(err)
 			}
