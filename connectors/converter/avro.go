@@ -21,6 +21,9 @@ import (
 // a Schema Registry.
 type avroConverter struct {
 	sr *srConfig
+	// scrub writes record and field names as valid Avro names
+	// (scrub.invalid.names, as Confluent's AvroData).
+	scrub bool
 
 	mu      sync.Mutex
 	written map[*schema.Schema]*avroSchema // Connect schema → its Avro schema
@@ -48,7 +51,11 @@ func newAvro(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{}, byText: map[string]*avroSchema{}}, nil
+	c := &avroConverter{sr: sr, written: map[*schema.Schema]*avroSchema{}, byText: map[string]*avroSchema{}}
+	if c.scrub, err = boolOption(opts, "scrub.invalid.names", false); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (c *avroConverter) PassesThrough(*schema.Schema) bool { return false }
@@ -65,7 +72,7 @@ func (c *avroConverter) forConnect(s *schema.Schema) (*avroSchema, error) {
 	if ok {
 		return as, nil
 	}
-	text, err := connectToAvro(s, c.sr.connectMeta)
+	text, err := connectToAvro(s, c.sr.connectMeta, c.scrub)
 	if err != nil {
 		return nil, err
 	}
@@ -403,10 +410,17 @@ func appendAvro(buf []byte, as avro.Schema, v any) ([]byte, error) {
 			return nil, fmt.Errorf("%T is not a struct for record %s", v, rec.FullName())
 		}
 		var err error
-		for _, f := range rec.Fields() {
-			fv := sv.Get(f.Name())
-			if fv == nil && sv.Schema.Field(f.Name()) != nil {
-				fv = sv.Schema.Field(f.Name()).Schema.Default
+		for i, f := range rec.Fields() {
+			cf := sv.Schema.Field(f.Name())
+			if cf == nil && i < len(sv.Schema.Fields) && scrubAvroName(sv.Schema.Fields[i].Name) == f.Name() {
+				cf = &sv.Schema.Fields[i] // the field under its scrubbed name (scrub.invalid.names)
+			}
+			var fv any
+			if cf != nil {
+				fv = sv.Values[cf.Index]
+				if fv == nil {
+					fv = cf.Schema.Default
+				}
 			}
 			if fv == nil && f.HasDefault() && f.Default() != nil {
 				fv = f.Default()

@@ -108,7 +108,7 @@ func TestAvroSchemaMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := connectToAvro(tt.s, true)
+			got, err := connectToAvro(tt.s, true, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,7 +253,7 @@ func TestAvroGoldenBytes(t *testing.T) {
 		t.Errorf("got  % x\nwant % x", b, want)
 	}
 	// hamba/avro, an independent decoder, reads the payload.
-	text, _ := connectToAvro(s, true)
+	text, _ := connectToAvro(s, true, false)
 	var out map[string]any
 	if err := avro.Unmarshal(avro.MustParse(text), b[5:], &out); err != nil {
 		t.Fatal(err)
@@ -332,7 +332,7 @@ func TestAvroSubjectsAndRegistration(t *testing.T) {
 		if _, err := c.FromConnect("users", user, u); err == nil || !strings.Contains(err.Error(), "users-value") {
 			t.Fatalf("want a lookup failure naming the subject, got %v", err)
 		}
-		text, _ := connectToAvro(user, true)
+		text, _ := connectToAvro(user, true, false)
 		id, _, err := reg.RegisterSchema("users-value", srSchema(text))
 		if err != nil {
 			t.Fatal(err)

@@ -43,14 +43,17 @@ const (
 
 // avroGen turns a Connect schema into an Avro schema (as JSON values).
 type avroGen struct {
-	meta     bool
+	meta bool
+	// scrub makes record and field names valid Avro names
+	// (scrub.invalid.names; see scrubAvroName).
+	scrub    bool
 	defaults int
 	entries  int
 	records  map[string]string // full name → its definition's JSON
 }
 
-func connectToAvro(s *schema.Schema, meta bool) (string, error) {
-	g := &avroGen{meta: meta, records: map[string]string{}}
+func connectToAvro(s *schema.Schema, meta, scrub bool) (string, error) {
+	g := &avroGen{meta: meta, scrub: scrub, records: map[string]string{}}
 	j, err := g.schema(s)
 	if err != nil {
 		return "", err
@@ -190,6 +193,9 @@ func (g *avroGen) record(s *schema.Schema) (any, error) {
 			full += strconv.Itoa(g.defaults)
 		}
 	}
+	if g.scrub {
+		full = scrubAvroFullName(full)
+	}
 	ns, name := "", full
 	if i := strings.LastIndexByte(full, '.'); i >= 0 {
 		ns, name = full[:i], full[i+1:]
@@ -204,7 +210,11 @@ func (g *avroGen) record(s *schema.Schema) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.Name, err)
 		}
-		fm := map[string]any{"name": f.Name, "type": ft}
+		fname := f.Name
+		if g.scrub {
+			fname = scrubAvroName(fname)
+		}
+		fm := map[string]any{"name": fname, "type": ft}
 		switch {
 		case f.Schema.Optional && f.Schema.Default == nil:
 			fm["default"] = nil
@@ -231,6 +241,57 @@ func (g *avroGen) record(s *schema.Schema) (any, error) {
 	}
 	g.records[full] = string(b)
 	return m, nil
+}
+
+// scrubAvroFullName scrubs each dot-separated part of a full name.
+func scrubAvroFullName(full string) string {
+	parts := strings.Split(full, ".")
+	for i, p := range parts {
+		parts[i] = scrubAvroName(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// scrubAvroName is a name as Confluent's AvroData scrubs it under
+// scrub.invalid.names=true: a valid Avro name (letters, digits and
+// underscores, not starting with a digit) unchanged; any other is
+// URL-encoded as Java's URLEncoder does (UTF-8, a space as +), given an x
+// in front when it starts with a digit, and every character but letters,
+// digits and underscores replaced by an underscore: "shop-orders" becomes
+// "shop_orders", "1st" "x1st", "prix €" "prix__E2_82_AC".
+func scrubAvroName(name string) string {
+	valid := name != "" && (name[0] < '0' || name[0] > '9')
+	for i := 0; i < len(name) && valid; i++ {
+		valid = avroNameChar(name[i])
+	}
+	if valid || name == "" {
+		return name
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(name)+8)
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case avroNameChar(c) || c == '.' || c == '-' || c == '*':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	if b[0] >= '0' && b[0] <= '9' {
+		b = append([]byte{'x'}, b...)
+	}
+	for i, c := range b {
+		if !avroNameChar(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func avroNameChar(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
 }
 
 // avroDefault is a Connect default as an Avro JSON default, for the
@@ -383,8 +444,8 @@ func avroToConnect(as avro.Schema) (*schema.Schema, error) {
 	default:
 		return nil, fmt.Errorf("avro: type %s has no Connect type", as.Type())
 	}
-	if n, ok := props["connect.name"].(string); ok && s.Type != schema.Struct {
-		s.Name = n
+	if n, ok := props["connect.name"].(string); ok && !strings.HasPrefix(n, avroNamespace+"."+avroDefaultName) {
+		s.Name = n // as Confluent's AvroData: connect.name over the record's (maybe scrubbed) full name
 	}
 	if v, ok := props["connect.version"].(float64); ok {
 		s.Version = int32(v)
