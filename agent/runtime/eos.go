@@ -265,6 +265,18 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 			}
 		}
 		if err := cl.EndTransaction(cctx, kgo.TryCommit); err != nil {
+			if errors.Is(err, kerr.InvalidTxnState) {
+				// Transactions V2 before KAFKA-20785 (Kafka 4.1 among
+				// them) answer a commit that raced the coordinator's own
+				// abort with INVALID_TXN_STATE where later brokers say
+				// PRODUCER_FENCED: another instance's InitProducerId (or
+				// transaction.timeout.ms) rolled the transaction back and
+				// bumped the epoch. Nothing was committed, and aborting here
+				// would re-initialise the producer id and fence the
+				// instance that took over.
+				open, dirty = false, false
+				return fmt.Errorf("%w: the transaction coordinator rolled this transaction back (another instance of this task took over its transactional id, or transaction.timeout.ms passed), so this one stops: commit transaction: %w", errFenced, err)
+			}
 			// An unknown outcome is an abort: retrying with TryAbort
 			// reloads the producer id, which fences whatever is left.
 			return abort(fmt.Errorf("commit transaction: %w", err))
