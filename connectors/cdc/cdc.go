@@ -91,33 +91,67 @@ type Table struct {
 	Key      *schema.Schema // nil for a table without a primary key
 	Value    *schema.Schema
 	Envelope *schema.Schema
+	Columns  []string // the columns' names, which the value's fields may adjust
 	keyIdx   []int
 }
 
 // NewTable makes the schemas of a table's events, named as Debezium names
 // them: PREFIX.SCHEMA.TABLE.Key, .Value and .Envelope, on the topic
-// PREFIX.SCHEMA.TABLE.
-func NewTable(prefix, namespace, name string, cols []Column, keyCols []string, source *schema.Schema) *Table {
-	base := prefix + "." + namespace + "." + name
+// PREFIX.SCHEMA.TABLE, each name and the columns' field names adjusted as
+// o.Names says (the topic keeps the names as they are). keyCols are column
+// names as cols has them. Two columns whose field names would be the same
+// are an error, as is a schema name another table's would become.
+func (o Options) NewTable(namespace, name string, cols []Column, keyCols []string, source *schema.Schema) (*Table, error) {
+	base := o.Prefix + "." + namespace + "." + name
 	t := &Table{Topic: base}
-	t.Value = &schema.Schema{Type: schema.Struct, Optional: true, Name: base + ".Value"}
+	schemaName := func(suffix string) (string, error) {
+		n, err := o.Names.Schema(base + suffix)
+		if err != nil {
+			return "", fmt.Errorf("table %s.%s: %w", namespace, name, err)
+		}
+		return n, nil
+	}
+	fields := make([]string, len(cols))
+	column := make(map[string]string, len(cols)) // field name → column
 	for i, c := range cols {
-		t.Value.Fields = append(t.Value.Fields, schema.Field{Name: c.Name, Index: i, Schema: c.Schema})
+		t.Columns = append(t.Columns, c.Name)
+		fields[i] = o.Names.Field(c.Name)
+		if other, ok := column[fields[i]]; ok {
+			return nil, fmt.Errorf("table %s.%s: %s=%s: columns %q and %q would both be the field %q",
+				namespace, name, KeyFieldNameAdjustment, o.Names.FieldMode, other, c.Name, fields[i])
+		}
+		column[fields[i]] = c.Name
+	}
+	valueName, err := schemaName(".Value")
+	if err != nil {
+		return nil, err
+	}
+	t.Value = &schema.Schema{Type: schema.Struct, Optional: true, Name: valueName}
+	for i, c := range cols {
+		t.Value.Fields = append(t.Value.Fields, schema.Field{Name: fields[i], Index: i, Schema: c.Schema})
 	}
 	if len(keyCols) > 0 {
-		t.Key = &schema.Schema{Type: schema.Struct, Name: base + ".Key"}
+		keyName, err := schemaName(".Key")
+		if err != nil {
+			return nil, err
+		}
+		t.Key = &schema.Schema{Type: schema.Struct, Name: keyName}
 		for _, k := range keyCols {
 			for i, c := range cols {
 				if c.Name == k {
 					ks := *c.Schema
 					ks.Optional = false
-					t.Key.Fields = append(t.Key.Fields, schema.Field{Name: k, Index: len(t.Key.Fields), Schema: &ks})
+					t.Key.Fields = append(t.Key.Fields, schema.Field{Name: fields[i], Index: len(t.Key.Fields), Schema: &ks})
 					t.keyIdx = append(t.keyIdx, i)
 				}
 			}
 		}
 	}
-	t.Envelope = &schema.Schema{Type: schema.Struct, Name: base + ".Envelope", Version: 2, Fields: []schema.Field{
+	envelopeName, err := schemaName(".Envelope")
+	if err != nil {
+		return nil, err
+	}
+	t.Envelope = &schema.Schema{Type: schema.Struct, Name: envelopeName, Version: 2, Fields: []schema.Field{
 		{Name: "before", Index: 0, Schema: t.Value},
 		{Name: "after", Index: 1, Schema: t.Value},
 		{Name: "source", Index: 2, Schema: source},
@@ -127,7 +161,7 @@ func NewTable(prefix, namespace, name string, cols []Column, keyCols []string, s
 		{Name: "ts_us", Index: 6, Schema: &schema.Schema{Type: schema.Int64, Optional: true}},
 		{Name: "ts_ns", Index: 7, Schema: &schema.Schema{Type: schema.Int64, Optional: true}},
 	}}
-	return t
+	return t, nil
 }
 
 var transactionSchema = &schema.Schema{Type: schema.Struct, Optional: true, Name: "event.block", Version: 1, Fields: []schema.Field{

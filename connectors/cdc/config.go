@@ -30,7 +30,7 @@ const (
 // what holds a table ("schema" in PostgreSQL, "database" in MySQL);
 // timePrecision is the connector's default time.precision.mode.
 func CommonFields(group, container, timePrecision string) []connectors.Field {
-	return []connectors.Field{
+	return append([]connectors.Field{
 		{Name: KeyTopicPrefix, Type: connectors.TypeString, Required: true, Importance: connectors.High, Group: group,
 			Validate: func(v string) error {
 				if strings.ContainsAny(v, " /\\") {
@@ -74,7 +74,7 @@ func CommonFields(group, container, timePrecision string) []connectors.Field {
 			Doc:     "NUMERIC and DECIMAL as Kafka Connect's Decimal (precise), as a double, or as text."},
 		{Name: KeyMaxBatch, Type: connectors.TypeInt, Default: "2048", Importance: connectors.Low, Group: group, Validate: positive,
 			Doc: "Most events handed to Kafka at a time."},
-	}
+	}, nameFields(group)...)
 }
 
 func positive(v string) error {
@@ -97,6 +97,11 @@ type Options struct {
 	Batch           int
 	Heartbeat       time.Duration
 	HeartbeatTopic  string
+	// Names adjusts schema and field names (schema.name.adjustment.mode,
+	// field.name.adjustment.mode).
+	Names *Names
+
+	heartbeatKey, heartbeatValue *schema.Schema
 }
 
 // ReadOptions reads CommonFields.
@@ -122,6 +127,15 @@ func ReadOptions(cfg connectors.Config) (Options, error) {
 	if o.Columns, err = NewFilter("", "", KeyColumnExclude, cfg.String(KeyColumnExclude)); err != nil {
 		return o, err
 	}
+	if o.Names, err = ReadNames(cfg); err != nil {
+		return o, err
+	}
+	if o.heartbeatKey, err = o.Names.renamed(HeartbeatKey); err != nil {
+		return o, err
+	}
+	if o.heartbeatValue, err = o.Names.renamed(HeartbeatValue); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -138,8 +152,13 @@ func OneTask(cfg connectors.Config, _ int) ([]map[string]string, error) {
 // HeartbeatRecord is a heartbeat record carrying offset.
 func (o Options) HeartbeatRecord(partition, offset map[string]any, now time.Time) connectors.Record {
 	k, v := HeartbeatRecord(o.Prefix, now)
-	return connectors.Record{Topic: o.HeartbeatTopic, Partition: -1, KeySchema: HeartbeatKey, KeyData: k,
-		ValueSchema: HeartbeatValue, ValueData: v, SourcePartition: partition, SourceOffset: offset}
+	ks, vs := o.heartbeatKey, o.heartbeatValue
+	if ks == nil || vs == nil {
+		ks, vs = HeartbeatKey, HeartbeatValue
+	}
+	k.Schema, v.Schema = ks, vs
+	return connectors.Record{Topic: o.HeartbeatTopic, Partition: -1, KeySchema: ks, KeyData: k,
+		ValueSchema: vs, ValueData: v, SourcePartition: partition, SourceOffset: offset}
 }
 
 // Report logs a progress message and shows it in the task's status.

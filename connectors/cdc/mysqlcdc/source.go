@@ -144,6 +144,7 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	if s.Options, err = cdc.ReadOptions(cfg); err != nil {
 		return err
 	}
+	s.Names.Log = s.log
 	if s.dbs, err = cdc.NewFilter(keyDBInclude, cfg.String(keyDBInclude), keyDBExclude, cfg.String(keyDBExclude)); err != nil {
 		return err
 	}
@@ -296,7 +297,9 @@ func (s *source) describe(ctx context.Context, db, name string) (*table, error) 
 				keys = append(keys, c.name)
 			}
 		}
-		t.t = cdc.NewTable(s.Prefix, db, name, cols, keys, s.srcSchema)
+		if t.t, err = s.NewTable(db, name, cols, keys, s.srcSchema); err != nil {
+			return nil, err
+		}
 	}
 	s.cache[k] = t
 	return t, nil

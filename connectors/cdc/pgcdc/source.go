@@ -88,6 +88,7 @@ func (s *source) Open(ctx context.Context, sc connectors.SourceContext) error {
 	if s.Options, err = cdc.ReadOptions(cfg); err != nil {
 		return err
 	}
+	s.Names.Log = s.log
 	s.dbname = cfg.String(keyDBName)
 	s.slot, s.pub = cfg.String(keySlot), cfg.String(keyPublication)
 	if s.schemas, err = cdc.NewFilter(keySchemaInclude, cfg.String(keySchemaInclude), keySchemaExclude, cfg.String(keySchemaExclude)); err != nil {
@@ -311,10 +312,10 @@ func tableColumns(ctx context.Context, q interface {
 
 // newRelation builds a captured table's schemas from its columns (from the
 // stream or the catalog) and the catalog's NOT NULL and primary key.
-func (s *source) newRelation(space, name string, names []string, oids []uint32, typmods []int32, cat []catalogColumn) *relation {
+func (s *source) newRelation(space, name string, names []string, oids []uint32, typmods []int32, cat []catalogColumn) (*relation, error) {
 	r := &relation{captured: s.allows(space, name), space: space, name: name}
 	if !r.captured {
-		return r
+		return r, nil
 	}
 	byName := make(map[string]catalogColumn, len(cat))
 	for _, c := range cat {
@@ -341,8 +342,11 @@ func (s *source) newRelation(space, name string, names []string, oids []uint32, 
 			keyCols = append(keyCols, k)
 		}
 	}
-	r.table = cdc.NewTable(s.Prefix, space, name, cols, keyCols, s.srcSchema)
-	return r
+	var err error
+	if r.table, err = s.NewTable(space, name, cols, keyCols, s.srcSchema); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // row decodes a tuple's text columns into a row in event order; a column
@@ -360,7 +364,7 @@ func (r *relation) row(text func(i int) (string, bool)) ([]any, error) {
 		}
 		v, err := r.decode[j](t)
 		if err != nil {
-			return nil, fmt.Errorf("%s.%s column %s: %w", r.space, r.name, r.table.Value.Fields[j].Name, err)
+			return nil, fmt.Errorf("%s.%s column %s: %w", r.space, r.name, r.table.Columns[j], err)
 		}
 		out[j] = v
 	}
@@ -667,7 +671,9 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connectors.Record, error) 
 			for i, c := range cat {
 				names[i], oids[i], typmods[i] = c.name, c.oid, c.typmod
 			}
-			sn.rel = s.newRelation(space, name, names, oids, typmods, cat)
+			if sn.rel, err = s.newRelation(space, name, names, oids, typmods, cat); err != nil {
+				return nil, err
+			}
 			_ = sn.tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0)::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 				WHERE n.nspname = $1 AND c.relname = $2`, space, name).Scan(&sn.estimate)
 			sn.done = 0
@@ -975,7 +981,11 @@ func (s *source) relationChanged(ctx context.Context, m *pglogrepl.RelationMessa
 			return fmt.Errorf("describe %s.%s: %w", m.Namespace, m.RelationName, err)
 		}
 	}
-	s.relations[m.RelationID] = s.newRelation(m.Namespace, m.RelationName, names, oids, typmods, cat)
+	r, err := s.newRelation(m.Namespace, m.RelationName, names, oids, typmods, cat)
+	if err != nil {
+		return err
+	}
+	s.relations[m.RelationID] = r
 	return nil
 }
 
