@@ -49,7 +49,6 @@ const ProtobufClass = "io.confluent.connect.protobuf.ProtobufConverter"
 type protobufConverter struct {
 	sr   *srConfig
 	opts protoOptions
-	refs *refClient
 
 	mu      sync.Mutex
 	written memo[*schema.Schema, *protoSchema]
@@ -142,7 +141,7 @@ func newProtobuf(opts map[string]string, isKey bool) (Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &protobufConverter{sr: sr, opts: po, refs: newRefClient(opts), read: map[int32]*protoFile{}}, nil
+	return &protobufConverter{sr: sr, opts: po, read: map[int32]*protoFile{}}, nil
 }
 
 func (c *protobufConverter) PassesThrough(*schema.Schema) bool { return false }
@@ -243,7 +242,7 @@ func (c *protobufConverter) FromConnect(topic string, s *schema.Schema, data any
 		}
 		id, target, indexes = l.id, l.msg, l.indexes
 	case !c.opts.skipKnownTypes && len(ps.imports) > 0:
-		id, err = c.refs.registerWithKnownTypes(ctx, subject, ps.text, ps.imports, c.sr.autoRegister)
+		id, err = c.registerWithKnownTypes(ctx, subject, ps.text, ps.imports, c.sr.autoRegister)
 	case c.sr.autoRegister:
 		id, err = c.sr.client.Register(ctx, subject, schemaregistry.Protobuf, ps.text)
 	default:
@@ -312,7 +311,7 @@ func (c *protobufConverter) file(ctx context.Context, id int32) (*protoFile, err
 	var refs map[string]string
 	for _, imp := range imports {
 		if !isKnownProto(imp) {
-			if refs, err = c.refs.references(ctx, id); err != nil {
+			if refs, err = c.references(ctx, id, got.References); err != nil {
 				return nil, err
 			}
 			break

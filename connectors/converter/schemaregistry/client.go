@@ -1,7 +1,8 @@
 // Package schemaregistry is a small client of a Confluent-compatible Schema
 // Registry (Confluent's, Apicurio's ccompat API, Redpanda's, Karapace): it
-// registers and looks up schemas under subjects and fetches them by id,
-// caching both directions, and reads and writes Confluent's wire format
+// registers and looks up schemas (with their references) under subjects
+// and fetches them by id or by subject and version, caching both
+// directions, and reads and writes Confluent's wire format
 // (magic byte 0, a 4-byte big-endian schema id, then the payload).
 package schemaregistry
 
@@ -15,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +51,23 @@ type Schema struct {
 	// Type is AVRO, JSON or PROTOBUF (never empty).
 	Type   string
 	Schema string
+	// References name the schemas this one imports, each by the name it
+	// is imported as and the subject and version holding it.
+	References []Reference
+}
+
+// Reference is one entry of a schema's references.
+type Reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// SubjectSchema is a schema as a version of a subject.
+type SubjectSchema struct {
+	Subject string
+	Version int
+	Schema
 }
 
 // Client talks to a registry. It is safe for concurrent use.
@@ -57,14 +76,15 @@ type Client struct {
 	auth string
 	http *http.Client
 
-	mu    sync.Mutex
-	byID  map[int32]Schema
-	idFor map[string]int32 // subject + "\x00" + type + "\x00" + schema text
+	mu       sync.Mutex
+	byID     map[int32]Schema
+	idFor    map[string]SubjectSchema    // by cacheKey; Version 0 when the registry did not say
+	versions map[Reference]SubjectSchema // by subject and version (no name)
 }
 
 // New returns a client of the registry at cfg.URLs.
 func New(cfg Config) (*Client, error) {
-	c := &Client{http: cfg.HTTPClient, byID: map[int32]Schema{}, idFor: map[string]int32{}}
+	c := &Client{http: cfg.HTTPClient, byID: map[int32]Schema{}, idFor: map[string]SubjectSchema{}, versions: map[Reference]SubjectSchema{}}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -184,23 +204,30 @@ func decodeError(status int, b []byte) error {
 }
 
 type schemaBody struct {
-	Schema     string `json:"schema"`
-	SchemaType string `json:"schemaType,omitempty"`
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
 }
 
 type schemaAnswer struct {
-	Subject    string `json:"subject"`
-	Version    int    `json:"version"`
-	ID         int32  `json:"id"`
-	Schema     string `json:"schema"`
-	SchemaType string `json:"schemaType"`
+	Subject    string      `json:"subject"`
+	Version    int         `json:"version"`
+	ID         int32       `json:"id"`
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType"`
+	References []Reference `json:"references"`
 }
 
-func body(typ, text string) schemaBody {
+func (a *schemaAnswer) schema() Schema {
+	return Schema{ID: a.ID, Type: normType(a.SchemaType), Schema: a.Schema, References: a.References}
+}
+
+func body(s Schema) schemaBody {
+	typ := s.Type
 	if typ == Avro {
 		typ = "" // older registries know no schemaType and take AVRO for it
 	}
-	return schemaBody{Schema: text, SchemaType: typ}
+	return schemaBody{Schema: s.Schema, SchemaType: typ, References: s.References}
 }
 
 func normType(t string) string {
@@ -210,55 +237,98 @@ func normType(t string) string {
 	return strings.ToUpper(t)
 }
 
-func cacheKey(subject, typ, text string) string { return subject + "\x00" + typ + "\x00" + text }
+func cacheKey(subject string, s Schema) string {
+	k := subject + "\x00" + s.Type + "\x00" + s.Schema
+	for _, r := range s.References {
+		k += "\x00" + r.Name + "\x00" + r.Subject + "\x00" + strconv.Itoa(r.Version)
+	}
+	return k
+}
 
-func (c *Client) remember(subject string, s Schema) {
+func (c *Client) remember(subject string, s SubjectSchema) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if subject != "" {
-		c.idFor[cacheKey(subject, s.Type, s.Schema)] = s.ID
+		c.idFor[cacheKey(subject, s.Schema)] = s
 	}
 	if _, ok := c.byID[s.ID]; !ok {
-		c.byID[s.ID] = s
+		c.byID[s.ID] = s.Schema
 	}
-}
-
-func (c *Client) cached(subject, typ, text string) (int32, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, ok := c.idFor[cacheKey(subject, typ, text)]
-	return id, ok
 }
 
 // Register registers the schema under subject (POST
 // /subjects/{subject}/versions) and returns its id; a schema already
 // registered keeps its id. Answers are cached.
 func (c *Client) Register(ctx context.Context, subject, typ, text string) (int32, error) {
-	typ = normType(typ)
-	if id, ok := c.cached(subject, typ, text); ok {
-		return id, nil
-	}
-	var out schemaAnswer
-	if err := c.do(ctx, http.MethodPost, "/subjects/"+url.PathEscape(subject)+"/versions", body(typ, text), &out); err != nil {
-		return 0, fmt.Errorf("register a schema under subject %s: %w", subject, err)
-	}
-	c.remember(subject, Schema{ID: out.ID, Type: typ, Schema: text})
-	return out.ID, nil
+	got, err := c.post(ctx, subject, Schema{Type: typ, Schema: text}, true, false)
+	return got.ID, err
 }
 
 // Lookup returns the id of a schema already registered under subject
 // (POST /subjects/{subject}); ErrNotFound when it is not.
 func (c *Client) Lookup(ctx context.Context, subject, typ, text string) (int32, error) {
-	typ = normType(typ)
-	if id, ok := c.cached(subject, typ, text); ok {
-		return id, nil
+	got, err := c.post(ctx, subject, Schema{Type: typ, Schema: text}, false, false)
+	return got.ID, err
+}
+
+// RegisterSchema is Register for a schema with references (s.ID is
+// ignored), and returns its version under subject too. Answers are cached.
+func (c *Client) RegisterSchema(ctx context.Context, subject string, s Schema) (SubjectSchema, error) {
+	return c.post(ctx, subject, s, true, true)
+}
+
+// LookupSchema is Lookup for a schema with references, and returns its
+// version under subject too.
+func (c *Client) LookupSchema(ctx context.Context, subject string, s Schema) (SubjectSchema, error) {
+	return c.post(ctx, subject, s, false, true)
+}
+
+// post registers s under subject or looks it up, from the cache when it
+// has an answer (with the version if needVersion).
+func (c *Client) post(ctx context.Context, subject string, s Schema, register, needVersion bool) (SubjectSchema, error) {
+	s.ID, s.Type = 0, normType(s.Type)
+	key := cacheKey(subject, s)
+	c.mu.Lock()
+	got, ok := c.idFor[key]
+	c.mu.Unlock()
+	if ok && (got.Version > 0 || !needVersion) {
+		return got, nil
+	}
+	path, what := "/subjects/"+url.PathEscape(subject), "look up"
+	if register {
+		path, what = path+"/versions", "register"
 	}
 	var out schemaAnswer
-	if err := c.do(ctx, http.MethodPost, "/subjects/"+url.PathEscape(subject), body(typ, text), &out); err != nil {
-		return 0, fmt.Errorf("look up a schema under subject %s: %w", subject, err)
+	if err := c.do(ctx, http.MethodPost, path, body(s), &out); err != nil {
+		return SubjectSchema{}, fmt.Errorf("%s a schema under subject %s: %w", what, subject, err)
 	}
-	c.remember(subject, Schema{ID: out.ID, Type: typ, Schema: text})
-	return out.ID, nil
+	got = SubjectSchema{Subject: subject, Version: out.Version, Schema: s}
+	got.ID = out.ID
+	if got.Version == 0 && needVersion {
+		// Registering answers with the id alone (as Confluent's does): the
+		// version is the id's latest under subject, else the lookup's (a
+		// registry that rewrites schema text may not find it again by the
+		// text sent).
+		var versions []struct {
+			Subject string `json:"subject"`
+			Version int    `json:"version"`
+		}
+		if c.do(ctx, http.MethodGet, fmt.Sprintf("/schemas/ids/%d/versions", got.ID), nil, &versions) == nil {
+			for _, sv := range versions {
+				if sv.Subject == subject && sv.Version > got.Version {
+					got.Version = sv.Version
+				}
+			}
+		}
+		if got.Version == 0 {
+			if err := c.do(ctx, http.MethodPost, "/subjects/"+url.PathEscape(subject), body(s), &out); err != nil {
+				return SubjectSchema{}, fmt.Errorf("the version of schema id %d under subject %s: %w", got.ID, subject, err)
+			}
+			got.ID, got.Version = out.ID, out.Version
+		}
+	}
+	c.remember(subject, got)
+	return got, nil
 }
 
 // Latest returns the latest version of subject (GET
@@ -269,12 +339,35 @@ func (c *Client) Latest(ctx context.Context, subject string) (Schema, error) {
 	if err := c.do(ctx, http.MethodGet, "/subjects/"+url.PathEscape(subject)+"/versions/latest", nil, &out); err != nil {
 		return Schema{}, fmt.Errorf("latest schema of subject %s: %w", subject, err)
 	}
-	s := Schema{ID: out.ID, Type: normType(out.SchemaType), Schema: out.Schema}
-	c.remember("", s)
+	s := out.schema()
+	c.remember("", SubjectSchema{Schema: s})
 	return s, nil
 }
 
-// ByID returns the schema with id (GET /schemas/ids/{id}), cached.
+// Version returns version of subject (GET
+// /subjects/{subject}/versions/{version}), cached.
+func (c *Client) Version(ctx context.Context, subject string, version int) (SubjectSchema, error) {
+	key := Reference{Subject: subject, Version: version}
+	c.mu.Lock()
+	got, ok := c.versions[key]
+	c.mu.Unlock()
+	if ok {
+		return got, nil
+	}
+	var out schemaAnswer
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/subjects/%s/versions/%d", url.PathEscape(subject), version), nil, &out); err != nil {
+		return SubjectSchema{}, fmt.Errorf("version %d of subject %s: %w", version, subject, err)
+	}
+	got = SubjectSchema{Subject: subject, Version: version, Schema: out.schema()}
+	c.remember("", got)
+	c.mu.Lock()
+	c.versions[key] = got
+	c.mu.Unlock()
+	return got, nil
+}
+
+// ByID returns the schema with id (GET /schemas/ids/{id}), with its
+// references, cached.
 func (c *Client) ByID(ctx context.Context, id int32) (Schema, error) {
 	c.mu.Lock()
 	s, ok := c.byID[id]
@@ -286,8 +379,9 @@ func (c *Client) ByID(ctx context.Context, id int32) (Schema, error) {
 	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/schemas/ids/%d", id), nil, &out); err != nil {
 		return Schema{}, fmt.Errorf("schema id %d: %w", id, err)
 	}
-	s = Schema{ID: id, Type: normType(out.SchemaType), Schema: out.Schema}
-	c.remember("", s)
+	out.ID = id
+	s = out.schema()
+	c.remember("", SubjectSchema{Schema: s})
 	return s, nil
 }
 
