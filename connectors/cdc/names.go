@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/cdc/avroname"
+	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
 )
 
@@ -17,13 +18,9 @@ const (
 	KeyFieldNameAdjustment  = "field.name.adjustment.mode"
 )
 
-// avroConverters are the names under which a connector's key.converter or
-// value.converter is an Avro converter: Debezium then adjusts field names
-// for Avro even under field.name.adjustment.mode=none. Confluent's and
-// Apicurio's class names are what Debezium looks for; the others are
-// Sluice's names of Confluent's converter.
-var avroConverters = []string{"io.confluent.connect.avro.AvroConverter", "io.apicurio.registry.utils.converter.AvroConverter",
-	"AvroConverter", "avro"}
+// apicurioAvro is Apicurio's Avro converter, which Debezium also adjusts
+// field names for.
+const apicurioAvro = "io.apicurio.registry.utils.converter.AvroConverter"
 
 func nameFields(group string) []connectors.Field {
 	return []connectors.Field{
@@ -70,14 +67,12 @@ func ReadNames(cfg connectors.Config) (*Names, error) {
 	return n, nil
 }
 
+// isAvro says whether a converter class is an Avro converter: Debezium
+// then adjusts field names for Avro even under
+// field.name.adjustment.mode=none.
 func isAvro(class string) bool {
-	class = strings.TrimSpace(class)
-	for _, c := range avroConverters {
-		if strings.EqualFold(class, c) {
-			return true
-		}
-	}
-	return false
+	name, _ := converter.ClassOf(class)
+	return name == converter.AvroClass || strings.EqualFold(strings.TrimSpace(class), apicurioAvro)
 }
 
 // Schema adjusts a schema name. A name that two different names would both

@@ -411,9 +411,18 @@ func appendAvro(buf []byte, as avro.Schema, v any) ([]byte, error) {
 		}
 		var err error
 		for i, f := range rec.Fields() {
-			cf := sv.Schema.Field(f.Name())
-			if cf == nil && i < len(sv.Schema.Fields) && scrubAvroName(sv.Schema.Fields[i].Name) == f.Name() {
-				cf = &sv.Schema.Fields[i] // the field under its scrubbed name (scrub.invalid.names)
+			// The Avro schema written from the Connect one has its fields in
+			// the same order, maybe under scrubbed names (scrub.invalid.names);
+			// another (use.latest.version) is matched by name.
+			var pf *schema.Field
+			if i < len(sv.Schema.Fields) {
+				pf = &sv.Schema.Fields[i]
+			}
+			cf := pf
+			if pf == nil || pf.Name != f.Name() {
+				if cf = sv.Schema.Field(f.Name()); cf == nil && pf != nil && scrubAvroName(pf.Name) == f.Name() {
+					cf = pf
+				}
 			}
 			var fv any
 			if cf != nil {

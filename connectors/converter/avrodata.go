@@ -253,46 +253,9 @@ func scrubAvroFullName(full string) string {
 }
 
 // scrubAvroName is a name as Confluent's AvroData scrubs it under
-// scrub.invalid.names=true: a valid Avro name (letters, digits and
-// underscores, not starting with a digit) unchanged; any other is
-// URL-encoded as Java's URLEncoder does (UTF-8, a space as +), given an x
-// in front when it starts with a digit, and every character but letters,
-// digits and underscores replaced by an underscore: "shop-orders" becomes
+// scrub.invalid.names=true (see scrubIdentifier): "shop-orders" becomes
 // "shop_orders", "1st" "x1st", "prix €" "prix__E2_82_AC".
-func scrubAvroName(name string) string {
-	valid := name != "" && (name[0] < '0' || name[0] > '9')
-	for i := 0; i < len(name) && valid; i++ {
-		valid = avroNameChar(name[i])
-	}
-	if valid || name == "" {
-		return name
-	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(name)+8)
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case avroNameChar(c) || c == '.' || c == '-' || c == '*':
-			b = append(b, c)
-		case c == ' ':
-			b = append(b, '+')
-		default:
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	if b[0] >= '0' && b[0] <= '9' {
-		b = append([]byte{'x'}, b...)
-	}
-	for i, c := range b {
-		if !avroNameChar(c) {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-func avroNameChar(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
-}
+func scrubAvroName(name string) string { return scrubIdentifier(name, true) }
 
 // avroDefault is a Connect default as an Avro JSON default, for the
 // primitive and logical types (others get no default).

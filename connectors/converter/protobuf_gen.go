@@ -425,42 +425,9 @@ func asciiLower(s string) string {
 }
 
 // scrubName makes a name a valid protobuf identifier as Confluent's
-// scrub.invalid.names does: a name of letters, digits and underscores not
-// starting with a digit or underscore is kept; any other is URL-encoded,
-// prefixed with x when it starts with a digit or underscore, and every
-// character but letters, digits and underscores replaced by _.
-func scrubName(name string) string {
-	word := func(c byte) bool {
-		return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
-	}
-	ok := name != ""
-	for i := 0; i < len(name) && ok; i++ {
-		ok = word(name[i])
-	}
-	if name == "" || ok && !(name[0] >= '0' && name[0] <= '9' || name[0] == '_') {
-		return name
-	}
-	var enc []byte
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case word(c) || c == '.' || c == '-' || c == '*':
-			enc = append(enc, c)
-		case c == ' ':
-			enc = append(enc, '+')
-		default:
-			enc = append(enc, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
-		}
-	}
-	if enc[0] >= '0' && enc[0] <= '9' || enc[0] == '_' {
-		enc = append([]byte{'x'}, enc...)
-	}
-	for i, c := range enc {
-		if !word(c) {
-			enc[i] = '_'
-		}
-	}
-	return string(enc)
-}
+// ProtobufData does under scrub.invalid.names (see scrubIdentifier; a
+// leading underscore is scrubbed too).
+func scrubName(name string) string { return scrubIdentifier(name, false) }
 
 // The printer: Confluent's layout of a schema, so that the text registered
 // is the text Kafka Connect registers.

@@ -43,17 +43,30 @@ func Classes() []string {
 	return out
 }
 
-// New makes the converter named class (a Kafka class name, its simple
-// name, or an alias: string, bytes, json; case does not matter) with its
-// options (its own keys, prefix stripped, for example schemas.enable).
-func New(class string, options map[string]string, isKey bool) (Converter, error) {
-	name := strings.TrimSpace(class)
+// ClassOf is the Kafka class name of the converter named name (a Kafka
+// class name, its simple name, or an alias: string, bytes, json; case does
+// not matter), and false for a name Sluice has no converter under.
+func ClassOf(name string) (string, bool) {
+	name = strings.TrimSpace(name)
 	for _, c := range classes {
 		if strings.EqualFold(name, c.class) {
-			return c.make(options, isKey)
+			return c.class, true
 		}
 		for _, a := range c.aliases {
 			if strings.EqualFold(name, a) {
+				return c.class, true
+			}
+		}
+	}
+	return "", false
+}
+
+// New makes the converter named class (see ClassOf) with its options (its
+// own keys, prefix stripped, for example schemas.enable).
+func New(class string, options map[string]string, isKey bool) (Converter, error) {
+	if name, ok := ClassOf(class); ok {
+		for _, c := range classes {
+			if c.class == name {
 				return c.make(options, isKey)
 			}
 		}

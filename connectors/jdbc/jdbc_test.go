@@ -41,24 +41,6 @@ func openSource(t *testing.T, cfg connectors.Config, off offsets) *source {
 	return s
 }
 
-// drain polls until n records came (copies of them), or fails.
-func drain(t *testing.T, s *source, n int) []connectors.Record {
-	t.Helper()
-	var out []connectors.Record
-	deadline := time.Now().Add(20 * time.Second)
-	for len(out) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d of %d records", len(out), n)
-		}
-		recs, err := s.Poll(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, recs...)
-	}
-	return out
-}
-
 // quiet polls for a while and fails if any record comes.
 func quiet(t *testing.T, s *source) {
 	t.Helper()
@@ -90,7 +72,7 @@ func TestSourceIncrementingResumesFromItsOffset(t *testing.T) {
 			cfg := sourceConfig(t, db, map[string]string{keyMode: modeIncrementing, keyIncColumn: "id", keyTableWhitelist: "orders", keyBatchMaxRows: "2"})
 			off := offsets{}
 			s := openSource(t, cfg, off)
-			recs := drain(t, s, 3)
+			recs := sourcetest.Drain(t, s, 3)
 			if len(recs) != 3 || field(recs[2], "item") != "c" || recs[0].Topic != "t-orders" {
 				t.Fatalf("records: %+v", recs)
 			}
@@ -103,7 +85,7 @@ func TestSourceIncrementingResumesFromItsOffset(t *testing.T) {
 			// A restart reads only what is new.
 			db.Exec(t, "INSERT INTO orders VALUES (4,'d')")
 			s = openSource(t, cfg, off)
-			recs = drain(t, s, 1)
+			recs = sourcetest.Drain(t, s, 1)
 			if field(recs[0], "id") != int32(4) {
 				t.Fatalf("after restart: %v", recs[0].ValueData)
 			}
@@ -126,7 +108,7 @@ func TestSourceTimestampIncrementingSeesUpdates(t *testing.T) {
 				keyTableWhitelist: "orders", keyBatchMaxRows: "1"})
 			off := offsets{}
 			s := openSource(t, cfg, off)
-			recs := drain(t, s, 3)
+			recs := sourcetest.Drain(t, s, 3)
 			for i, r := range recs {
 				if field(r, "id") != int32(i+1) {
 					t.Fatalf("record %d: %v", i, r.ValueData)
@@ -138,7 +120,7 @@ func TestSourceTimestampIncrementingSeesUpdates(t *testing.T) {
 			}
 			// An update moves the timestamp: the row comes again.
 			db.Exec(t, "UPDATE orders SET qty = 11, updated_at = '2024-01-02 00:00:00' WHERE id = 1")
-			recs = drain(t, s, 1)
+			recs = sourcetest.Drain(t, s, 1)
 			if field(recs[0], "qty") != int32(11) {
 				t.Fatalf("update: %v", recs[0].ValueData)
 			}
@@ -157,13 +139,13 @@ func TestSourceBulkAndQuery(t *testing.T) {
 	db.Exec(t, "CREATE TABLE a (id INT NOT NULL)", "INSERT INTO a VALUES (1),(2)")
 	s := openSource(t, sourceConfig(t, db, map[string]string{keyMode: modeBulk, keyTableWhitelist: "a"}), offsets{})
 	// Bulk reads the whole table each poll interval.
-	recs := drain(t, s, 4)
+	recs := sourcetest.Drain(t, s, 4)
 	if recs[0].SourceOffset != nil || field(recs[3], "id") != int32(2) {
 		t.Fatalf("bulk: %+v", recs)
 	}
 	q := openSource(t, sourceConfig(t, db, map[string]string{keyMode: modeIncrementing, keyIncColumn: "id",
 		keyQuery: "SELECT id, id * 10 AS tenfold FROM a"}), offsets{})
-	recs = drain(t, q, 2)
+	recs = sourcetest.Drain(t, q, 2)
 	if recs[0].Topic != "t-" || field(recs[1], "tenfold") != int32(20) || recs[0].SourcePartition[partQuery] != partQuery {
 		t.Fatalf("query: %+v", recs)
 	}
@@ -179,7 +161,7 @@ func TestSourceTypesPostgres(t *testing.T) {
 		'2024-02-29 01:02:03.456+02', '{"a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{x,"y z"}')`,
 		`INSERT INTO types (s) VALUES (NULL)`)
 	s := openSource(t, sourceConfig(t, db, map[string]string{keyMode: modeIncrementing, keyIncColumn: "id", keyTableWhitelist: "types"}), offsets{})
-	recs := drain(t, s, 2)
+	recs := sourcetest.Drain(t, s, 2)
 	v := recs[0].ValueData.(*schema.StructValue)
 	want := map[string]any{
 		"s": int16(1), "b": int64(9000000000), "r": float32(1.5), "d": 2.25, "ok": true, "txt": "héllo",
@@ -221,7 +203,7 @@ func TestSourceTypesMariaDB(t *testing.T) {
 		`INSERT INTO types (t,s,b,ub,f,d,n,txt,bin,day,tod,dt,j,bit1) VALUES (-1, 2, 9000000000, 18446744073709551615, 1.5, 2.25, 12.345,
 		'héllo', x'0102', '2024-02-29', '12:34:56.789', '2024-02-29 01:02:03.456', '{"a":1}', b'1')`)
 	s := openSource(t, sourceConfig(t, db, map[string]string{keyMode: modeIncrementing, keyIncColumn: "id", keyTableWhitelist: "types"}), offsets{})
-	v := drain(t, s, 1)[0].ValueData.(*schema.StructValue)
+	v := sourcetest.Drain(t, s, 1)[0].ValueData.(*schema.StructValue)
 	want := map[string]any{
 		"t": int8(-1), "s": int16(2), "b": int64(9000000000), "f": float32(1.5), "d": 2.25, "txt": "héllo",
 		"day": time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), "tod": time.Date(1970, 1, 1, 12, 34, 56, 789e6, time.UTC),

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/connectors"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/sourcetest"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
@@ -185,7 +186,7 @@ func TestTypesRoundTrip(t *testing.T) {
 		`INSERT INTO t VALUES (1, -2, 9000000000, 1.5, 2.25, -12.345, true, 'héllo ✓', '\x00ff', '2024-02-29', '23:59:58.5', '2024-02-29 01:02:03.456'),
 			(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
 	src := openSource(t, sourceConfig(t, pg, map[string]string{keyMode: modeIncrementing, keyIncColumn: "id", keyTableWhitelist: "t"}), offsets{})
-	recs := drain(t, src, 2)
+	recs := sourcetest.Drain(t, src, 2)
 	conv, err := converter.New(converter.JSONClass, map[string]string{"schemas.enable": "true"}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -85,6 +85,24 @@ func (tk *Task[S]) Read(n int) []string {
 	return out
 }
 
+// Drain polls s until it gave n records (a tombstone counts) and returns
+// them as they are, or fails after 20 seconds.
+func Drain(t testing.TB, s connectors.Source, n int) []connectors.Record {
+	t.Helper()
+	var out []connectors.Record
+	for deadline := time.Now().Add(20 * time.Second); len(out) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d of %d records", len(out), n)
+		}
+		recs, err := s.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, recs...)
+	}
+	return out
+}
+
 // Quiet polls for a while and fails on any record.
 func (tk *Task[S]) Quiet() {
 	tk.t.Helper()

@@ -7,6 +7,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/cdc"
 	"github.com/sluicehq/sluice/connectors/cdc/cdctest"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/sourcetest"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
@@ -23,10 +24,10 @@ func TestAvroNames(t *testing.T) {
 		"INSERT INTO `name-adjustment` VALUES (1, 2.50, 3)")
 	tk := open(t, config(t, db, map[string]string{cdc.KeyTopicPrefix: "shop-orders",
 		cdc.KeySchemaNameAdjustment: "avro", cdc.KeyFieldNameAdjustment: "avro"}), offsets{})
-	recs := cdctest.Poll(t, tk.S, 1)
+	recs := sourcetest.Drain(t, tk.S, 1)
 	db.Exec(t, "INSERT INTO `name-adjustment` VALUES (2, NULL, 1)", "UPDATE `name-adjustment` SET `qty.ordered` = 4 WHERE id = 1",
 		"DELETE FROM `name-adjustment` WHERE id = 2")
-	recs = append(recs, cdctest.Poll(t, tk.S, 4)...) // c, u, d and its tombstone
+	recs = append(recs, sourcetest.Drain(t, tk.S, 4)...) // c, u, d and its tombstone
 	cdctest.CheckAvroNames(t, recs)
 	base := "shop_orders." + db.Name + ".name_adjustment"
 	r := recs[0]
@@ -52,7 +53,7 @@ func TestAvroNames(t *testing.T) {
 	// avro_unicode, from the same database.
 	tk = open(t, config(t, db, map[string]string{cdc.KeyTopicPrefix: "shop-orders",
 		cdc.KeySchemaNameAdjustment: "avro_unicode", cdc.KeyFieldNameAdjustment: "avro_unicode"}), offsets{})
-	recs = cdctest.Poll(t, tk.S, 1)
+	recs = sourcetest.Drain(t, tk.S, 1)
 	cdctest.CheckAvroNames(t, recs)
 	r = recs[0]
 	base = "shop_u002dorders." + avroUnicode(db.Name) + ".name_u002dadjustment"

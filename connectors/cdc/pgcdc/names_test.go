@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/connectors/cdc/cdctest"
 	"github.com/sluicehq/sluice/connectors/converter"
 	"github.com/sluicehq/sluice/connectors/schema"
+	"github.com/sluicehq/sluice/internal/sourcetest"
 	"github.com/sluicehq/sluice/internal/testenv"
 )
 
@@ -24,10 +25,10 @@ func TestAvroNames(t *testing.T) {
 	db.Exec(t, table, `INSERT INTO "order-items" VALUES (1, 2.50, 3)`)
 	tk := open(t, config(t, db, map[string]string{cdc.KeyTopicPrefix: "shop-orders",
 		cdc.KeySchemaNameAdjustment: "avro", cdc.KeyFieldNameAdjustment: "avro"}), offsets{})
-	recs := cdctest.Poll(t, tk.S, 1)
+	recs := sourcetest.Drain(t, tk.S, 1)
 	db.Exec(t, `INSERT INTO "order-items" VALUES (2, NULL, 1)`, `UPDATE "order-items" SET "qty.ordered" = 4 WHERE id = 1`,
 		`DELETE FROM "order-items" WHERE id = 2`)
-	recs = append(recs, cdctest.Poll(t, tk.S, 4)...) // c, u, d and its tombstone
+	recs = append(recs, sourcetest.Drain(t, tk.S, 4)...) // c, u, d and its tombstone
 	cdctest.CheckAvroNames(t, recs)
 	r := recs[0]
 	const base = "shop_orders.public.order_items"
@@ -57,7 +58,7 @@ func TestAvroNames(t *testing.T) {
 	db = testenv.Postgres(t)
 	db.Exec(t, table, `INSERT INTO "order-items" VALUES (1, 2.50, 3)`)
 	tk = open(t, config(t, db, map[string]string{cdc.KeyTopicPrefix: "shop-orders"}), offsets{})
-	r = cdctest.Poll(t, tk.S, 1)[0]
+	r = sourcetest.Drain(t, tk.S, 1)[0]
 	if r.KeySchema.Name != "shop-orders.public.order-items.Key" || r.ValueSchema.Field("after").Schema.Fields[1].Name != "unit-price" {
 		t.Fatalf("key %s, row %v", r.KeySchema.Name, r.ValueSchema.Field("after").Schema.Fields)
 	}
