@@ -208,11 +208,16 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 		defer cancel()
 		_ = cl.AbortBufferedRecords(actx)
+		open, dirty = false, false
+		if fenced(cause) {
+			// Another instance took the transaction: aborting would
+			// re-initialise the producer id and could fence that one.
+			return fencedOr(cause)
+		}
 		if err := cl.EndTransaction(actx, kgo.TryAbort); err != nil {
 			t.log.Warn("abort transaction", "err", err)
 		}
-		open, dirty = false, false
-		return fencedOr(cause)
+		return cause
 	}
 	// commit ends the open transaction with the offsets it advanced. The
 	// caller's context may be done (the task stops): a commit is not
@@ -265,18 +270,6 @@ func (t *task) loopExactlyOnce(ctx context.Context, cfg connectors.Config, cl *k
 			}
 		}
 		if err := cl.EndTransaction(cctx, kgo.TryCommit); err != nil {
-			if errors.Is(err, kerr.InvalidTxnState) {
-				// Transactions V2 before KAFKA-20785 (Kafka 4.1 among
-				// them) answer a commit that raced the coordinator's own
-				// abort with INVALID_TXN_STATE where later brokers say
-				// PRODUCER_FENCED: another instance's InitProducerId (or
-				// transaction.timeout.ms) rolled the transaction back and
-				// bumped the epoch. Nothing was committed, and aborting here
-				// would re-initialise the producer id and fence the
-				// instance that took over.
-				open, dirty = false, false
-				return fmt.Errorf("%w: the transaction coordinator rolled this transaction back (another instance of this task took over its transactional id, or transaction.timeout.ms passed), so this one stops: commit transaction: %w", errFenced, err)
-			}
 			// An unknown outcome is an abort: retrying with TryAbort
 			// reloads the producer id, which fences whatever is left.
 			return abort(fmt.Errorf("commit transaction: %w", err))
@@ -483,9 +476,20 @@ func (q *txnRequests) take(recs []connectors.Record) ([]txnRequest, error) {
 // not restarted on this agent.
 var errFenced = errors.New("fenced")
 
+// fenced says whether err means another instance of the task took over its
+// transactional id. INVALID_TXN_STATE counts: under transactions V2,
+// Kafka before KAFKA-20785 (4.1 among them) answers a produce or commit
+// that raced the coordinator's abort for another instance's
+// InitProducerId (or transaction.timeout.ms) with it where later brokers
+// say PRODUCER_FENCED; the transaction was rolled back.
+func fenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.InvalidTxnState)
+}
+
 // fencedOr says so when err means another instance of the task took over.
 func fencedOr(err error) error {
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed) {
+	if fenced(err) {
 		return fmt.Errorf("%w: another instance of this task took over its transactional id, so this one stops (a zombie's writes are refused by Kafka): %w", errFenced, err)
 	}
 	return err
